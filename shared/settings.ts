@@ -1,0 +1,326 @@
+/**
+ * The product's settings: the only module that reads the environment.
+ *
+ * Every setting is declared once in `SETTINGS` (name, default, meaning, fix);
+ * `loadSettings` validates them all and names every problem at once, the way the
+ * Azure SDK's credentials fail fast. Everything else receives the typed `Settings`.
+ */
+import { DrainError } from './errors.js';
+
+export type CredentialType = 'secret' | 'certificate';
+export type AfterProcessing = 'move' | 'delete' | 'flag';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type StorageConnection =
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'identity'; queueServiceUri: string; blobServiceUri: string; clientId?: string };
+
+export interface Settings {
+  tenantId: string;
+  clientId: string;
+  credential:
+    | { type: 'secret'; secretName: string }
+    | { type: 'certificate'; certificateName: string };
+  keyVaultUrl: string;
+  /** Entra ID host for every token request (AZURE_AUTHORITY_HOST). */
+  authorityHost: string;
+  /** Managed identity client id for Key Vault and Storage (user-assigned identity). */
+  managedIdentityClientId?: string;
+  mailbox: string;
+  folder: string;
+  imap: { host: string; port: number };
+  afterProcessing: AfterProcessing;
+  processedFolder: string;
+  failedFolder: string;
+  output: { queueName: string; containerName: string; storage: StorageConnection };
+  schedule: string;
+  logLevel: LogLevel;
+}
+
+/** One documented setting. `fix` tells an operator what a valid value looks like. */
+export interface SettingSpec {
+  name: string;
+  meaning: string;
+  default?: string;
+  /** `true`: always required; a function: required when it returns true. */
+  required?: boolean | ((env: Env) => boolean);
+  fix: string;
+  check?: (value: string) => string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+export const DEFAULT_SCHEDULE = '0 */5 * * * *';
+export const MICROSOFT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Key Vault object names: 1-127 alphanumerics and dashes.
+const VAULT_OBJECT_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+// Azure Storage queue names: 3-63 lowercase letters, digits and single dashes.
+const QUEUE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
+const CONTAINER_NAME = QUEUE_NAME;
+
+const oneOf = (...allowed: string[]) => (value: string) =>
+  allowed.includes(value) ? undefined : `must be one of ${allowed.join(', ')}`;
+
+const guid = (value: string) => (GUID.test(value) ? undefined : 'is not a GUID');
+
+const httpsUrl = (value: string) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' ? undefined : 'must start with https://';
+  } catch {
+    return 'is not a URL';
+  }
+};
+
+const storageUrl = (value: string) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : 'is not an http(s) URL';
+  } catch {
+    return 'is not a URL';
+  }
+};
+
+const credentialIs = (type: string) => (env: Env) => (env.CREDENTIAL_TYPE ?? 'secret') === type;
+
+/** Every setting the code reads, in the order the README documents them. */
+export const SETTINGS: readonly SettingSpec[] = [
+  {
+    name: 'TENANT_ID',
+    meaning: 'Entra tenant (directory) ID of the app registration',
+    required: true,
+    fix: 'the Directory (tenant) ID from Entra admin center > App registrations > your app > Overview',
+    check: guid,
+  },
+  {
+    name: 'CLIENT_ID',
+    meaning: 'Application (client) ID of the app registration',
+    required: true,
+    fix: 'the Application (client) ID from Entra admin center > App registrations > your app > Overview',
+    check: guid,
+  },
+  {
+    name: 'CREDENTIAL_TYPE',
+    meaning: 'How the app proves its identity: a client secret or a certificate, both kept in Key Vault',
+    default: 'secret',
+    fix: '"secret" or "certificate"',
+    check: oneOf('secret', 'certificate'),
+  },
+  {
+    name: 'KEY_VAULT_URL',
+    meaning: 'Key Vault that holds the app credential',
+    required: true,
+    fix: 'the vault URI, e.g. https://my-vault.vault.azure.net',
+    check: httpsUrl,
+  },
+  {
+    name: 'CLIENT_SECRET_NAME',
+    meaning: 'Key Vault secret holding the client secret value',
+    required: credentialIs('secret'),
+    fix: 'the name of the Key Vault secret (letters, digits and dashes) that holds the client secret',
+    check: (v) => (VAULT_OBJECT_NAME.test(v) ? undefined : 'is not a Key Vault secret name'),
+  },
+  {
+    name: 'CLIENT_CERTIFICATE_NAME',
+    meaning: 'Key Vault certificate (PEM content type) with its private key',
+    required: credentialIs('certificate'),
+    fix: 'the name of the Key Vault certificate, created or imported with content type application/x-pem-file',
+    check: (v) => (VAULT_OBJECT_NAME.test(v) ? undefined : 'is not a Key Vault certificate name'),
+  },
+  {
+    name: 'MAILBOX',
+    meaning: 'Address of the mailbox to drain',
+    required: true,
+    fix: 'the mailbox address, e.g. invoices@contoso.com',
+    check: (v) => (/^[^\s@]+@[^\s@]+$/.test(v) ? undefined : 'is not a mail address'),
+  },
+  {
+    name: 'MAIL_FOLDER',
+    meaning: 'Folder to drain',
+    default: 'INBOX',
+    fix: 'an IMAP folder path such as INBOX or INBOX/Invoices',
+  },
+  {
+    name: 'IMAP_HOST',
+    meaning: 'IMAP server (implicit TLS)',
+    default: 'outlook.office365.com',
+    fix: 'a host name; Exchange Online is outlook.office365.com',
+  },
+  {
+    name: 'IMAP_PORT',
+    meaning: 'IMAP server port (implicit TLS)',
+    default: '993',
+    fix: 'a port number; Exchange Online uses 993',
+    check: (v) => (/^\d+$/.test(v) && +v > 0 && +v < 65536 ? undefined : 'is not a port number'),
+  },
+  {
+    name: 'AFTER_PROCESSING',
+    meaning:
+      'What happens to a message once the queue has it: move to PROCESSED_FOLDER, delete, or flag \\Seen (and drain only unseen messages)',
+    default: 'move',
+    fix: '"move", "delete" or "flag"',
+    check: oneOf('move', 'delete', 'flag'),
+  },
+  {
+    name: 'PROCESSED_FOLDER',
+    meaning: 'Folder for handed-off messages when AFTER_PROCESSING=move; created when missing',
+    default: 'Processed',
+    fix: 'an IMAP folder path',
+  },
+  {
+    name: 'FAILED_FOLDER',
+    meaning: 'Folder for quarantined messages; created when missing',
+    default: 'Failed',
+    fix: 'an IMAP folder path',
+  },
+  {
+    name: 'OUTPUT_QUEUE',
+    meaning: 'Storage queue that receives one message per mail',
+    default: 'inbound-mail',
+    fix: '3-63 lowercase letters, digits and single dashes',
+    check: (v) => (QUEUE_NAME.test(v) ? undefined : 'is not a valid queue name'),
+  },
+  {
+    name: 'OUTPUT_CONTAINER',
+    meaning: 'Blob container for raw messages, attachments and oversized payloads (claim check)',
+    default: 'inbound-mail',
+    fix: '3-63 lowercase letters, digits and single dashes',
+    check: (v) => (CONTAINER_NAME.test(v) ? undefined : 'is not a valid container name'),
+  },
+  {
+    name: 'OUTPUT_STORAGE',
+    meaning: 'Storage connection string; or leave unset and use the identity-based OUTPUT_STORAGE__* settings',
+    required: (env) => !env.OUTPUT_STORAGE__queueServiceUri && !env.OUTPUT_STORAGE__blobServiceUri,
+    fix: 'a storage connection string, or set OUTPUT_STORAGE__queueServiceUri and OUTPUT_STORAGE__blobServiceUri for identity-based access',
+  },
+  {
+    name: 'OUTPUT_STORAGE__queueServiceUri',
+    meaning: 'Identity-based storage: queue service URI',
+    required: (env) => !env.OUTPUT_STORAGE && !!env.OUTPUT_STORAGE__blobServiceUri,
+    fix: 'https://<account>.queue.core.windows.net',
+    check: storageUrl,
+  },
+  {
+    name: 'OUTPUT_STORAGE__blobServiceUri',
+    meaning: 'Identity-based storage: blob service URI',
+    required: (env) => !env.OUTPUT_STORAGE && !!env.OUTPUT_STORAGE__queueServiceUri,
+    fix: 'https://<account>.blob.core.windows.net',
+    check: storageUrl,
+  },
+  {
+    name: 'OUTPUT_STORAGE__clientId',
+    meaning: 'Identity-based storage: client ID of the user-assigned identity (defaults to AZURE_CLIENT_ID)',
+    fix: 'the client ID of the user-assigned managed identity',
+    check: guid,
+  },
+  {
+    name: 'OUTPUT_STORAGE__credential',
+    meaning: 'Identity-based storage: "managedidentity" (the Functions convention; informational)',
+    fix: '"managedidentity"',
+    check: oneOf('managedidentity'),
+  },
+  {
+    name: 'DRAIN_SCHEDULE',
+    meaning: 'Timer schedule (NCRONTAB, six fields with seconds)',
+    default: DEFAULT_SCHEDULE,
+    fix: 'six space-separated NCRONTAB fields, e.g. "0 */5 * * * *" for every five minutes',
+    check: (v) => (v.trim().split(/\s+/).length === 6 ? undefined : 'does not have six fields'),
+  },
+  {
+    name: 'AZURE_CLIENT_ID',
+    meaning: 'Client ID of the user-assigned managed identity that reads Key Vault (and Storage)',
+    fix: 'the client ID of the user-assigned managed identity; unset for a system-assigned identity',
+    check: guid,
+  },
+  {
+    name: 'AZURE_AUTHORITY_HOST',
+    meaning: 'Entra ID host for all token requests (sovereign, Azure Stack or private clouds)',
+    default: MICROSOFT_AUTHORITY_HOST,
+    fix: 'an https URL such as https://login.microsoftonline.us',
+    check: httpsUrl,
+  },
+  {
+    name: 'LOG_LEVEL',
+    meaning: 'debug shows the IMAP conversation and token requests, secrets redacted',
+    default: 'info',
+    fix: '"debug", "info", "warn" or "error"',
+    check: oneOf('debug', 'info', 'warn', 'error'),
+  },
+];
+
+/** The names of every setting the code reads (for deployment checks). */
+export const SETTING_NAMES: readonly string[] = SETTINGS.map((s) => s.name);
+
+/**
+ * Reads and validates every setting. Throws one `DrainError` (SETTINGS_INVALID)
+ * naming every missing or malformed setting with its fix.
+ */
+export function loadSettings(env: Env = process.env): Settings {
+  const problems: string[] = [];
+  const values: Record<string, string> = {};
+
+  for (const spec of SETTINGS) {
+    const raw = env[spec.name]?.trim();
+    const required = typeof spec.required === 'function' ? spec.required(env) : spec.required === true;
+    if (!raw) {
+      if (required) problems.push(`${spec.name} is missing: set it to ${spec.fix}.`);
+      else if (spec.default !== undefined) values[spec.name] = spec.default;
+      continue;
+    }
+    const problem = spec.check?.(raw);
+    if (problem) problems.push(`${spec.name} ${problem} (got "${raw}"): set it to ${spec.fix}.`);
+    else values[spec.name] = raw;
+  }
+
+  if (problems.length > 0) {
+    throw new DrainError(
+      'SETTINGS_INVALID',
+      `${problems.length} setting${problems.length === 1 ? ' is' : 's are'} not valid:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+      'Fix the settings named above in the function app\'s configuration, the environment, or local.settings.json, then run again.',
+    );
+  }
+
+  const v = (name: string) => values[name] as string;
+  const credentialType = v('CREDENTIAL_TYPE') as CredentialType;
+  const managedIdentityClientId = values.AZURE_CLIENT_ID;
+
+  return {
+    tenantId: v('TENANT_ID'),
+    clientId: v('CLIENT_ID'),
+    credential:
+      credentialType === 'certificate'
+        ? { type: 'certificate', certificateName: v('CLIENT_CERTIFICATE_NAME') }
+        : { type: 'secret', secretName: v('CLIENT_SECRET_NAME') },
+    keyVaultUrl: v('KEY_VAULT_URL'),
+    authorityHost: v('AZURE_AUTHORITY_HOST').replace(/\/+$/, ''),
+    managedIdentityClientId,
+    mailbox: v('MAILBOX'),
+    folder: v('MAIL_FOLDER'),
+    imap: { host: v('IMAP_HOST'), port: Number(v('IMAP_PORT')) },
+    afterProcessing: v('AFTER_PROCESSING') as AfterProcessing,
+    processedFolder: v('PROCESSED_FOLDER'),
+    failedFolder: v('FAILED_FOLDER'),
+    output: {
+      queueName: v('OUTPUT_QUEUE'),
+      containerName: v('OUTPUT_CONTAINER'),
+      storage: values.OUTPUT_STORAGE
+        ? { kind: 'connectionString', connectionString: values.OUTPUT_STORAGE }
+        : {
+            kind: 'identity',
+            queueServiceUri: v('OUTPUT_STORAGE__queueServiceUri'),
+            blobServiceUri: v('OUTPUT_STORAGE__blobServiceUri'),
+            clientId: values.OUTPUT_STORAGE__clientId ?? managedIdentityClientId,
+          },
+    },
+    schedule: v('DRAIN_SCHEDULE'),
+    logLevel: v('LOG_LEVEL') as LogLevel,
+  };
+}
+
+/** The timer schedule, read at function registration (before a drain's full validation). */
+export function drainSchedule(env: Env = process.env): string {
+  return env.DRAIN_SCHEDULE?.trim() || DEFAULT_SCHEDULE;
+}
