@@ -5,6 +5,7 @@
  * `loadSettings` validates them all and names every problem at once, the way the
  * Azure SDK's credentials fail fast. Everything else receives the typed `Settings`.
  */
+import { readFileSync } from 'node:fs';
 import { DrainError } from './errors.js';
 
 export type CredentialType = 'secret' | 'certificate';
@@ -323,4 +324,25 @@ export function loadSettings(env: Env = process.env): Settings {
 /** The timer schedule, read at function registration (before a drain's full validation). */
 export function drainSchedule(env: Env = process.env): string {
   return env.DRAIN_SCHEDULE?.trim() || DEFAULT_SCHEDULE;
+}
+
+/**
+ * The environment with the `Values` of a Functions settings file
+ * (local.settings.json) laid over it: a file named on the command line wins.
+ */
+export function withSettingsFile(path: string, env: Env = process.env): Env {
+  let values: unknown;
+  try {
+    values = (JSON.parse(readFileSync(path, 'utf8')) as { Values?: unknown }).Values;
+  } catch (error) {
+    throw new DrainError(
+      'SETTINGS_INVALID',
+      `Settings file ${path} could not be read: ${(error as Error).message}`,
+      'Give the path of a local.settings.json-style file: { "IsEncrypted": false, "Values": { "TENANT_ID": "...", ... } } (see local.settings.sample.json).',
+    );
+  }
+  if (typeof values !== 'object' || values === null) {
+    throw new DrainError('SETTINGS_INVALID', `Settings file ${path} has no "Values" object.`, 'Use the layout of local.settings.sample.json.');
+  }
+  return { ...env, ...(values as Env) };
 }

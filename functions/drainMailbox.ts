@@ -1,0 +1,33 @@
+/**
+ * The timer-triggered drain. Thin on purpose: the work is shared/drain.ts.
+ * The schedule is the app setting DRAIN_SCHEDULE (NCRONTAB), read when the
+ * function is registered.
+ */
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+import { drain, isComplete, summaryLine } from '../shared/drain.js';
+import { isDrainError } from '../shared/errors.js';
+import { createLogger, type LogSink } from '../shared/logger.js';
+import { drainSchedule, loadSettings } from '../shared/settings.js';
+
+export async function drainMailbox(_timer: Timer, context: InvocationContext): Promise<void> {
+  const sink: LogSink = {
+    debug: (line) => context.debug(line),
+    info: (line) => context.info(line),
+    warn: (line) => context.warn(line),
+    error: (line) => context.error(line),
+  };
+  try {
+    const settings = loadSettings();
+    const report = await drain(settings, createLogger(sink, settings.logLevel));
+    // A partial drain fails the invocation, so that it shows in monitoring and alerts.
+    if (!isComplete(report)) throw new Error(`${summaryLine(report)}. The rest stays in the mailbox for the next run.`);
+  } catch (error) {
+    if (isDrainError(error)) createLogger(sink).error(error.explain());
+    throw error;
+  }
+}
+
+app.timer('drainMailbox', {
+  schedule: drainSchedule(),
+  handler: drainMailbox,
+});

@@ -1,0 +1,97 @@
+/**
+ * Azurite, the Storage emulator Microsoft ships on npm, as a child process:
+ * blob and queue services in memory on free loopback ports.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { once } from 'node:events';
+
+const require = createRequire(import.meta.url);
+
+/** Azurite's well-known development account (public, documented by Microsoft). */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface LocalAzurite {
+  connectionString: string;
+  blobEndpoint: string;
+  queueEndpoint: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`Azurite exited with code ${child.exitCode}:\n${output()}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Azurite did not listen on port ${port} within 30 s:\n${output()}`);
+}
+
+/** Starts Azurite (blob + queue) in memory; `stop()` ends it. */
+export async function startAzurite(): Promise<LocalAzurite> {
+  const [blobPort, queuePort] = [await freePort(), await freePort()];
+  const packageDir = dirname(require.resolve('azurite/package.json'));
+  let output = '';
+  const child = spawn(
+    process.execPath,
+    [
+      join(packageDir, 'dist/src/blob/main.js'),
+      ...['--blobHost', '127.0.0.1', '--blobPort', String(blobPort)],
+      '--inMemoryPersistence',
+      '--skipApiVersionCheck',
+      '--disableProductStyleUrl',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const queue = spawn(
+    process.execPath,
+    [
+      join(packageDir, 'dist/src/queue/main.js'),
+      ...['--queueHost', '127.0.0.1', '--queuePort', String(queuePort)],
+      '--inMemoryPersistence',
+      '--skipApiVersionCheck',
+      '--disableProductStyleUrl',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  for (const c of [child, queue]) {
+    c.stdout!.on('data', (d) => (output += d));
+    c.stderr!.on('data', (d) => (output += d));
+  }
+  await Promise.all([waitForPort(blobPort, child, () => output), waitForPort(queuePort, queue, () => output)]);
+
+  const blobEndpoint = `http://127.0.0.1:${blobPort}/${AZURITE_ACCOUNT}`;
+  const queueEndpoint = `http://127.0.0.1:${queuePort}/${AZURITE_ACCOUNT}`;
+  return {
+    blobEndpoint,
+    queueEndpoint,
+    connectionString:
+      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+      `BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};`,
+    async stop() {
+      for (const c of [child, queue]) {
+        if (c.exitCode === null) {
+          c.kill();
+          await once(c, 'exit');
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * The embedded local stack: everything the drain talks to in Azure, on this
+ * machine, so that `npm start` and the tests run the very code that runs there.
+ *
+ *   Entra ID token endpoint   fake, HTTPS, real wire protocol   (local/entra.ts)
+ *   managed identity endpoint fake, App Service protocol        (local/managedIdentity.ts)
+ *   Key Vault                 fake, HTTPS, challenge auth        (local/keyVault.ts)
+ *   Storage                   Azurite, in memory                 (local/azurite.ts)
+ *   IMAP                      hoodiecrow, TLS, XOAUTH2 only      (local/imapServer.ts)
+ *
+ * TLS is real: every server has a certificate from the local CA, which the
+ * drain process trusts through NODE_EXTRA_CA_CERTS.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { loadOrCreateLocalCa } from './ca.js';
+import { startAzurite, type LocalAzurite } from './azurite.js';
+import { startFakeEntra, type FakeEntra } from './entra.js';
+import { startFakeKeyVault, type FakeKeyVault } from './keyVault.js';
+import { startFakeManagedIdentity, type FakeManagedIdentity } from './managedIdentity.js';
+import { startLocalImapServer, type LocalImapServer, type SeedMessage } from './imapServer.js';
+
+export const EXCHANGE_AUDIENCE = 'https://outlook.office365.com';
+export const IMAP_ROLE = 'IMAP.AccessAsApp';
+
+export interface LocalStack {
+  entra: FakeEntra;
+  identity: FakeManagedIdentity;
+  vault: FakeKeyVault;
+  azurite: LocalAzurite;
+  imap: LocalImapServer;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  mailbox: string;
+  /** Mailboxes the app may open, as Add-MailboxPermission grants them. */
+  mailboxGrants: Set<string>;
+  /** The drain's settings for this stack, as app settings (names as in the README). */
+  settings: Record<string, string>;
+  /** What the platform provides in Azure: the managed identity endpoint and CA trust. */
+  platformEnv: Record<string, string>;
+  queueName: string;
+  containerName: string;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  mailbox?: string;
+  messages?: SeedMessage[];
+  queueName?: string;
+  containerName?: string;
+}
+
+/** Starts every local service and seeds the mailbox. `stop()` ends them all. */
+export async function startLocalStack(options: StackOptions = {}): Promise<LocalStack> {
+  const ca = loadOrCreateLocalCa();
+  const tenantId = randomUUID();
+  const clientId = randomUUID();
+  const clientSecret = `demo~${randomBytes(24).toString('base64url')}`;
+  const mailbox = options.mailbox ?? 'invoices@contoso.example';
+  const queueName = options.queueName ?? 'inbound-mail';
+  const containerName = options.containerName ?? 'inbound-mail';
+  const secretName = 'mail-drain-client-secret';
+  const started: { stop(): Promise<void> }[] = [];
+
+  try {
+    const entra = await startFakeEntra({ tenantId, apps: [{ clientId, secret: clientSecret, roles: [IMAP_ROLE] }] });
+    started.push({ stop: () => entra.close() });
+    const identity = await startFakeManagedIdentity({ entra, clientId: randomUUID() });
+    started.push({ stop: () => identity.close() });
+    const vault = await startFakeKeyVault({ entra, secrets: { [secretName]: { value: clientSecret } } });
+    started.push({ stop: () => vault.close() });
+    const azurite = await startAzurite();
+    started.push(azurite);
+
+    const mailboxGrants = new Set([mailbox.toLowerCase()]);
+    const imap = await startLocalImapServer({
+      tls: ca.issue(['localhost']),
+      messages: options.messages ?? [],
+      checkToken: (user, token) => {
+        let claims;
+        try {
+          claims = entra.verifyAccessToken(token, EXCHANGE_AUDIENCE);
+        } catch (error) {
+          return `token rejected: ${(error as Error).message}`;
+        }
+        if (!claims.roles?.includes(IMAP_ROLE)) return `token lacks the ${IMAP_ROLE} role`;
+        if (!mailboxGrants.has(user.toLowerCase())) return `no mailbox permission on ${user}`;
+        return undefined;
+      },
+    });
+    started.push({ stop: () => imap.close() });
+
+    await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(queueName).createIfNotExists();
+    await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(containerName).createIfNotExists();
+
+    return {
+      entra,
+      identity,
+      vault,
+      azurite,
+      imap,
+      tenantId,
+      clientId,
+      clientSecret,
+      mailbox,
+      mailboxGrants,
+      queueName,
+      containerName,
+      settings: {
+        TENANT_ID: tenantId,
+        CLIENT_ID: clientId,
+        CREDENTIAL_TYPE: 'secret',
+        KEY_VAULT_URL: vault.url,
+        CLIENT_SECRET_NAME: secretName,
+        MAILBOX: mailbox,
+        IMAP_HOST: imap.host,
+        IMAP_PORT: String(imap.port),
+        OUTPUT_STORAGE: azurite.connectionString,
+        OUTPUT_QUEUE: queueName,
+        OUTPUT_CONTAINER: containerName,
+        AZURE_AUTHORITY_HOST: entra.authorityHost,
+        AZURE_CLIENT_ID: identity.clientId,
+      },
+      platformEnv: { ...identity.env(), NODE_EXTRA_CA_CERTS: ca.certPath },
+      async stop() {
+        for (const service of started.reverse()) await service.stop().catch(() => {});
+      },
+    };
+  } catch (error) {
+    for (const service of started.reverse()) await service.stop().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The command line: `mail-drain drain [--settings FILE] [--json]` runs one drain
+ * with the settings in the environment (or a local.settings.json file) and exits
+ * 0 only when every message was handed off or quarantined.
+ */
+import { parseArgs } from 'node:util';
+import { describe, isDrainError } from './errors.js';
+import { drain, isComplete, type DrainReport } from './drain.js';
+import { consoleSink, createLogger } from './logger.js';
+import { loadSettings, withSettingsFile } from './settings.js';
+
+export const EXIT = { ok: 0, incomplete: 1, failed: 2, usage: 64 } as const;
+
+const USAGE = `Usage: mail-drain drain [--settings local.settings.json] [--json]
+
+  drain        Drain the mailbox once: every message to the queue, then settle it.
+  --settings   A Functions settings file whose "Values" override the environment.
+  --json       Print the drain report as JSON on stdout.
+
+Settings are documented in the README. Exit codes: 0 all handed off or quarantined,
+1 some messages left in the mailbox, 2 the drain could not run (the error says why).`;
+
+export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { settings: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    out(`${(error as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const [command] = parsed.positionals;
+  if (parsed.values.help || command !== 'drain') {
+    out(USAGE);
+    return parsed.values.help ? EXIT.ok : EXIT.usage;
+  }
+
+  try {
+    const env = parsed.values.settings ? withSettingsFile(parsed.values.settings) : process.env;
+    const settings = loadSettings(env);
+    const report = await drain(settings, createLogger(consoleSink, settings.logLevel));
+    out(parsed.values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    return isComplete(report) ? EXIT.ok : EXIT.incomplete;
+  } catch (error) {
+    out(isDrainError(error) ? `Drain failed.\n${error.explain()}` : `Drain failed unexpectedly: ${describe(error)}`);
+    return EXIT.failed;
+  }
+}
+
+export function formatReport(report: DrainReport): string {
+  const lines = [
+    `Mailbox ${report.mailbox}, folder ${report.folder}: ${report.found} message(s) found.`,
+    `  handed off:   ${report.handedOff.length} -> ${report.queueUrl}`,
+    ...report.handedOff.map((m) => `    UID ${m.uid}  ${m.subject ?? '(no subject)'}${m.viaBlob ? '  [payload in blob]' : ''}`),
+    `  quarantined:  ${report.quarantined.length}`,
+    ...report.quarantined.map((m) => `    UID ${m.uid}  ${m.reason}  raw: ${m.rawBlobUrl}`),
+    `  failed:       ${report.failed.length} (left in the mailbox for the next run)`,
+    ...report.failed.map((m) => `    UID ${m.uid}  ${m.error}`),
+  ];
+  if (report.notAttempted > 0) lines.push(`  not attempted: ${report.notAttempted} (left for the next run)`);
+  return lines.join('\n');
+}

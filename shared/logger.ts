@@ -1,0 +1,105 @@
+/**
+ * Logging for the drain, with every line redacted on its way out.
+ *
+ * A token, a client secret, a private key or the base64 XOAUTH2 string must
+ * never appear in any log line at any level: secrets known at run time are
+ * registered with `registerSecret`, and shapes that are secret whatever their
+ * value (JWTs, PEM private keys, XOAUTH2 initial responses, bearer headers,
+ * form-encoded client secrets and assertions) are masked by pattern.
+ */
+import { format } from 'node:util';
+import type { LogLevel } from './settings.js';
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** Where lines go: the Functions context, the console, a test's array. */
+export type LogSink = Record<LogLevel, (line: string) => void>;
+
+const REDACTED = '[REDACTED]';
+const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+const secrets = new Set<string>();
+
+/** Masks `value` in every later log line. Short values would mask ordinary words. */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 8) {
+    secrets.add(value);
+    // The same secret also travels base64- and URL-encoded.
+    secrets.add(Buffer.from(value).toString('base64'));
+    secrets.add(encodeURIComponent(value));
+  }
+}
+
+const PATTERNS: RegExp[] = [
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+  // JWTs: access tokens, client assertions.
+  /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g,
+  // base64("user=") starts every XOAUTH2 initial response.
+  /dXNlcj[0-9A-Za-z+/=]{8,}/g,
+  /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi,
+  /((?:client_secret|client_assertion|access_token|refresh_token|password)["']?\s*[=:]\s*["']?)[^&\s"',}]+/gi,
+];
+
+/** The text with every registered secret and secret-shaped string masked. */
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  for (const pattern of PATTERNS) {
+    out = out.replace(pattern, (match, prefix?: string) =>
+      typeof prefix === 'string' && match.startsWith(prefix) ? `${prefix}${REDACTED}` : REDACTED,
+    );
+  }
+  return out;
+}
+
+/** A logger that drops lines below `level` and redacts the rest. */
+export function createLogger(sink: LogSink, level: LogLevel = 'info'): Logger {
+  const threshold = LEVELS.indexOf(level);
+  const at = (lineLevel: LogLevel) => (message: string) => {
+    if (LEVELS.indexOf(lineLevel) >= threshold) sink[lineLevel](redact(message));
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export const consoleSink: LogSink = {
+  debug: (line) => console.error(line),
+  info: (line) => console.error(line),
+  warn: (line) => console.error(line),
+  error: (line) => console.error(line),
+};
+
+/**
+ * The shape imapflow expects of a logger (pino-like: one object per call).
+ * Its chatter goes to debug; what it reports as a warning or error stays one.
+ */
+export function imapLogger(logger: Logger) {
+  const line = (entry: unknown) => {
+    if (typeof entry !== 'object' || entry === null) return format(entry);
+    const { msg, src, ...rest } = entry as Record<string, unknown>;
+    delete rest.cid;
+    const direction = src === 's' ? 'S: ' : src === 'c' ? 'C: ' : '';
+    const extra = Object.keys(rest).length > 0 ? ` ${safeJson(rest)}` : '';
+    return `imap ${direction}${String(msg ?? '')}${extra}`;
+  };
+  return {
+    trace: () => {},
+    debug: (entry: unknown) => logger.debug(line(entry)),
+    info: (entry: unknown) => logger.debug(line(entry)),
+    warn: (entry: unknown) => logger.warn(line(entry)),
+    error: (entry: unknown) => logger.error(line(entry)),
+    fatal: (entry: unknown) => logger.error(line(entry)),
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch {
+    return format(value);
+  }
+}

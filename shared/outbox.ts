@@ -1,0 +1,93 @@
+/**
+ * Where messages go: the output queue, and the blob container that holds raw
+ * messages, attachments and oversized payloads (the claim check).
+ *
+ * Blob names are derived from the message id, so a re-delivery of the same
+ * message overwrites the same blobs instead of leaving copies behind.
+ */
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import type { TokenCredential } from '@azure/identity';
+import { explainStorageError } from './explain.js';
+import { sha256 } from './parseMessage.js';
+import { encodeForQueue, QUEUE_JSON_LIMIT, type QueueMessage } from './queueMessage.js';
+import type { StorageConnection } from './settings.js';
+
+export interface StoredBlob {
+  blobUrl: string;
+  size: number;
+  sha256: string;
+}
+
+export class Outbox {
+  private constructor(
+    private readonly queue: QueueClient,
+    private readonly container: ContainerClient,
+  ) {}
+
+  static open(storage: StorageConnection, names: { queueName: string; containerName: string }, credential: () => TokenCredential): Outbox {
+    const queues =
+      storage.kind === 'connectionString'
+        ? QueueServiceClient.fromConnectionString(storage.connectionString)
+        : new QueueServiceClient(storage.queueServiceUri, credential());
+    const blobs =
+      storage.kind === 'connectionString'
+        ? BlobServiceClient.fromConnectionString(storage.connectionString)
+        : new BlobServiceClient(storage.blobServiceUri, credential());
+    return new Outbox(queues.getQueueClient(names.queueName), blobs.getContainerClient(names.containerName));
+  }
+
+  get queueUrl(): string {
+    return this.queue.url;
+  }
+
+  get containerUrl(): string {
+    return this.container.url;
+  }
+
+  /** Uploads `content` to `name` in the container; resolves once Storage has acknowledged it. */
+  async putBlob(name: string, content: Buffer, contentType: string): Promise<StoredBlob> {
+    const blob = this.container.getBlockBlobClient(name);
+    try {
+      await blob.uploadData(content, { blobHTTPHeaders: { blobContentType: contentType } });
+    } catch (error) {
+      throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
+    }
+    return { blobUrl: blob.url, size: content.length, sha256: sha256(content) };
+  }
+
+  /**
+   * Sends one queue message. When its JSON exceeds what fits in a queue message,
+   * the full JSON goes to `payloadBlobName` and the queue carries the envelope.
+   */
+  async send(message: QueueMessage, payloadBlobName: string): Promise<{ viaBlob: boolean }> {
+    const json = JSON.stringify(message);
+    let queued: QueueMessage = message;
+    const viaBlob = Buffer.byteLength(json, 'utf8') > QUEUE_JSON_LIMIT;
+    if (viaBlob) {
+      const payload = await this.putBlob(payloadBlobName, Buffer.from(json, 'utf8'), 'application/json');
+      queued = envelopeFor(message, payload);
+    }
+    try {
+      await this.queue.sendMessage(encodeForQueue(queued));
+    } catch (error) {
+      throw explainStorageError(error, `queue ${this.queue.name}`);
+    }
+    return { viaBlob };
+  }
+}
+
+/**
+ * The envelope for a claim-checked message: identity fields always, the
+ * descriptive ones only while they fit (a hostile subject can be megabytes).
+ */
+function envelopeFor(message: QueueMessage, payload: StoredBlob): QueueMessage {
+  const { schemaVersion, id, mailbox, folder, uid, uidValidity, receivedAt, date } = message;
+  const minimal = {
+    schemaVersion, id, mailbox, folder, uid, uidValidity, receivedAt, date,
+    payloadBlobUrl: payload.blobUrl,
+    payloadSize: payload.size,
+  };
+  const full = { ...minimal, messageId: message.messageId, subject: message.subject, from: message.from };
+  return Buffer.byteLength(JSON.stringify(full), 'utf8') <= QUEUE_JSON_LIMIT ? full : minimal;
+}
