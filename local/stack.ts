@@ -40,6 +40,12 @@ export interface LocalStack {
   settings: Record<string, string>;
   /** What the platform provides in Azure: the managed identity endpoint and CA trust. */
   platformEnv: Record<string, string>;
+  /**
+   * Replaces the mailbox with a fresh one holding `messages` (a new IMAP server;
+   * `settings.IMAP_PORT` follows). The rest of the stack stays: MSAL keeps the
+   * managed identity endpoint and its tokens for the life of a process.
+   */
+  reseed(messages: SeedMessage[]): Promise<void>;
   queueName: string;
   containerName: string;
   stop(): Promise<void>;
@@ -75,32 +81,48 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     started.push(azurite);
 
     const mailboxGrants = new Set([mailbox.toLowerCase()]);
-    const imap = await startLocalImapServer({
-      tls: ca.issue(['localhost']),
-      messages: options.messages ?? [],
-      checkToken: (user, token) => {
-        let claims;
-        try {
-          claims = entra.verifyAccessToken(token, EXCHANGE_AUDIENCE);
-        } catch (error) {
-          return `token rejected: ${(error as Error).message}`;
-        }
-        if (!claims.roles?.includes(IMAP_ROLE)) return `token lacks the ${IMAP_ROLE} role`;
-        if (!mailboxGrants.has(user.toLowerCase())) return `no mailbox permission on ${user}`;
-        return undefined;
-      },
-    });
+    const tls = ca.issue(['localhost']);
+    // Exchange's checks, in its order: a valid token for Exchange, the app role, then the mailbox permission.
+    const checkToken = (user: string, token: string) => {
+      let claims;
+      try {
+        claims = entra.verifyAccessToken(token, EXCHANGE_AUDIENCE);
+      } catch (error) {
+        return `token rejected: ${(error as Error).message}`;
+      }
+      if (!claims.roles?.includes(IMAP_ROLE)) return `token lacks the ${IMAP_ROLE} role`;
+      if (!mailboxGrants.has(user.toLowerCase())) return `no mailbox permission on ${user}`;
+      return undefined;
+    };
+    let imap = await startLocalImapServer({ tls, checkToken, messages: options.messages ?? [] });
     started.push({ stop: () => imap.close() });
 
     await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(queueName).createIfNotExists();
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(containerName).createIfNotExists();
 
+    const settings: Record<string, string> = {
+      TENANT_ID: tenantId,
+      CLIENT_ID: clientId,
+      CREDENTIAL_TYPE: 'secret',
+      KEY_VAULT_URL: vault.url,
+      CLIENT_SECRET_NAME: secretName,
+      MAILBOX: mailbox,
+      IMAP_HOST: imap.host,
+      IMAP_PORT: String(imap.port),
+      OUTPUT_STORAGE: azurite.connectionString,
+      OUTPUT_QUEUE: queueName,
+      OUTPUT_CONTAINER: containerName,
+      AZURE_AUTHORITY_HOST: entra.authorityHost,
+      AZURE_CLIENT_ID: identity.clientId,
+    };
     return {
       entra,
       identity,
       vault,
       azurite,
-      imap,
+      get imap() {
+        return imap;
+      },
       tenantId,
       clientId,
       clientSecret,
@@ -108,20 +130,11 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       mailboxGrants,
       queueName,
       containerName,
-      settings: {
-        TENANT_ID: tenantId,
-        CLIENT_ID: clientId,
-        CREDENTIAL_TYPE: 'secret',
-        KEY_VAULT_URL: vault.url,
-        CLIENT_SECRET_NAME: secretName,
-        MAILBOX: mailbox,
-        IMAP_HOST: imap.host,
-        IMAP_PORT: String(imap.port),
-        OUTPUT_STORAGE: azurite.connectionString,
-        OUTPUT_QUEUE: queueName,
-        OUTPUT_CONTAINER: containerName,
-        AZURE_AUTHORITY_HOST: entra.authorityHost,
-        AZURE_CLIENT_ID: identity.clientId,
+      settings,
+      async reseed(messages) {
+        await imap.close();
+        imap = await startLocalImapServer({ tls, checkToken, messages });
+        settings.IMAP_PORT = String(imap.port);
       },
       platformEnv: { ...identity.env(), NODE_EXTRA_CA_CERTS: ca.certPath },
       async stop() {

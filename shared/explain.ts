@@ -89,6 +89,15 @@ export function explainTokenError(error: unknown, ctx: Context): DrainError {
       'Check CLIENT_ID (the Application (client) ID) and TENANT_ID (the Directory (tenant) ID) on the app registration\'s Overview page; ' +
         'a multi-tenant app also needs admin consent in this tenant.',
     );
+  // MSAL drops Entra's answer (AADSTS90002) when the tenant's metadata cannot be
+  // fetched and reports endpoints_resolution_error: a wrong tenant or an unreachable host.
+  if (/endpoints_resolution_error/.test(String((error as Error)?.message)))
+    return make(
+      'ENTRA_TENANT_NOT_FOUND',
+      `Entra ID has no tenant ${ctx.tenantId}, or its host could not be reached (endpoints_resolution_error).`,
+      'Set TENANT_ID to the Directory (tenant) ID of the tenant that holds the app registration and the mailbox; ' +
+        'check AZURE_AUTHORITY_HOST (unset for the public cloud) and outbound HTTPS to it.',
+    );
   if (has(90002) || has(90023))
     return make(
       'ENTRA_TENANT_NOT_FOUND',
@@ -131,7 +140,7 @@ export function explainTokenError(error: unknown, ctx: Context): DrainError {
 /** An error reading the app credential from Key Vault. */
 export function explainKeyVaultError(error: unknown, ctx: Context): DrainError {
   if (error instanceof DrainError) return error;
-  const e = error as { statusCode?: number; code?: string; name?: string; details?: { error?: { innererror?: { code?: string } } } };
+  const e = error as { statusCode?: number; code?: string; name?: string; details?: { error?: { innerError?: { code?: string } } } };
   const name = credentialName(ctx);
   const vault = vaultName(ctx);
   const what = ctx.credential.type === 'secret' ? 'secret' : 'certificate';
@@ -153,7 +162,7 @@ export function explainKeyVaultError(error: unknown, ctx: Context): DrainError {
         ? `Store the client secret: az keyvault secret set --vault-name ${vault} --name ${name} --value '<secret value>' --expires <its expiry>, or correct CLIENT_SECRET_NAME.`
         : `Import the certificate: az keyvault certificate import --vault-name ${vault} --name ${name} --file app.pem, or correct CLIENT_CERTIFICATE_NAME.`,
     );
-  if (e.statusCode === 403 && /disabled/i.test(e.details?.error?.innererror?.code ?? e.code ?? ''))
+  if (e.statusCode === 403 && /disabled/i.test(e.details?.error?.innerError?.code ?? e.code ?? ''))
     return make(
       'KEYVAULT_FORBIDDEN',
       `The ${what} "${name}" in Key Vault ${ctx.keyVaultUrl} is disabled.`,

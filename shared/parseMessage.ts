@@ -66,8 +66,9 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     replyTo: addresses(mail.replyTo),
     inReplyTo: mail.inReplyTo ?? null,
     references: typeof mail.references === 'string' ? [mail.references] : (mail.references ?? []),
-    text: mail.text ?? null,
-    html: typeof mail.html === 'string' ? mail.html : null,
+    // mailparser reports a missing text part as ''; consumers get null for "no text".
+    text: mail.text || null,
+    html: typeof mail.html === 'string' && mail.html !== '' ? mail.html : null,
     attachments: mail.attachments.map((a) => ({
       filename: a.filename ?? null,
       contentType: a.contentType,

@@ -1,0 +1,76 @@
+/**
+ * The local stack for integration tests: the product's real code against
+ * Azurite, the in-process IMAP server and the HTTP-boundary fakes.
+ */
+import { QueueServiceClient } from '@azure/storage-queue';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { demoMessages, type DemoMessage } from '../../local/demoMailbox.js';
+import { startLocalStack, type LocalStack, type StackOptions } from '../../local/stack.js';
+import type { SeedMessage } from '../../local/imapServer.js';
+import { decodeFromQueue, type QueueMessage } from '../../shared/queueMessage.js';
+import { createLogger, type LogSink } from '../../shared/logger.js';
+import { loadSettings, type Settings } from '../../shared/settings.js';
+
+export interface TestStack extends LocalStack {
+  /** Settings for the drain, with overrides (names as app settings). */
+  settingsWith(overrides?: Record<string, string>): Settings;
+  /** Receives and deletes every message on a queue. */
+  drainQueue(queueName?: string): Promise<QueueMessage[]>;
+  readBlob(url: string): Promise<Buffer>;
+}
+
+/**
+ * One stack per test file: MSAL keeps the managed identity endpoint and its
+ * tokens process-wide, so a second stack in the same process would be sent the
+ * first one's tokens. Use `reseed` for a fresh mailbox.
+ *
+ * Starts the stack and exposes the platform's variables (managed identity
+ * endpoint) to this process, as App Service does to a function app.
+ */
+export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
+  const stack = await startLocalStack(options);
+  const stopStack = stack.stop.bind(stack);
+  const saved = Object.fromEntries(Object.keys(stack.platformEnv).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, stack.platformEnv);
+  const blobs = BlobServiceClient.fromConnectionString(stack.azurite.connectionString);
+  const queues = QueueServiceClient.fromConnectionString(stack.azurite.connectionString);
+
+  return Object.assign(stack, {
+    settingsWith: (overrides: Record<string, string> = {}) => loadSettings({ ...stack.settings, ...overrides }),
+    async drainQueue(queueName = stack.queueName) {
+      const queue = queues.getQueueClient(queueName);
+      const messages: QueueMessage[] = [];
+      for (;;) {
+        const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+        if (receivedMessageItems.length === 0) return messages;
+        for (const item of receivedMessageItems) {
+          messages.push(decodeFromQueue(item.messageText));
+          await queue.deleteMessage(item.messageId, item.popReceipt);
+        }
+      }
+    },
+    async readBlob(url: string) {
+      const path = new URL(url).pathname.split('/').slice(3).join('/');
+      return blobs.getContainerClient(stack.containerName).getBlobClient(decodeURIComponent(path)).downloadToBuffer();
+    },
+    async stop() {
+      await stopStack();
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    },
+  });
+}
+
+export async function seededDemo(mailbox = 'invoices@contoso.example'): Promise<{ demo: DemoMessage[]; messages: SeedMessage[] }> {
+  const demo = await demoMessages(mailbox);
+  return { demo, messages: demo.map((m, i) => ({ raw: m.raw, internalDate: new Date(Date.UTC(2026, 10, 20, 8, i)) })) };
+}
+
+/** A logger that keeps every line, at debug level. */
+export function capturingLogger() {
+  const lines: string[] = [];
+  const sink: LogSink = { debug: (l) => lines.push(l), info: (l) => lines.push(l), warn: (l) => lines.push(l), error: (l) => lines.push(l) };
+  return { lines, logger: createLogger(sink, 'debug') };
+}
