@@ -5,6 +5,8 @@ import { drain, isComplete } from '../../shared/drain.js';
 import { DrainError } from '../../shared/errors.js';
 import { messageKey, queueMessageSchema, type MailMessage } from '../../shared/queueMessage.js';
 import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
+import { startFaultyProxy } from '../support/faultyProxy.js';
+import { BATCH_SIZE } from '../../shared/drain.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -188,5 +190,44 @@ describe('failures leave the mailbox untouched', () => {
       stack.vault.setSecret('mail-drain-client-secret', { value: stack.clientSecret });
     }
     assert.equal(stack.imap.messages('INBOX').length, 2);
+  });
+});
+
+describe('a queue failure mid-drain', () => {
+  test('settles what the queue acknowledged and leaves every other message in the mailbox', async () => {
+    const total = BATCH_SIZE + 5;
+    await stack.reseed(
+      Array.from({ length: total }, (_, i) => ({
+        raw: Buffer.from(`From: a@example.com\r\nSubject: message ${i + 1}\r\nMessage-ID: <m${i + 1}@example.com>\r\n\r\nbody ${i + 1}\r\n`),
+      })),
+    );
+    // The queue accepts three messages, then refuses (as it does when a role assignment is removed).
+    let sends = 0;
+    const proxy = await startFaultyProxy(stack.azurite.queueEndpoint, (req) =>
+      req.method === 'POST' && /\/messages/.test(req.url ?? '') && ++sends > 3 ? { status: 403, code: 'AuthorizationPermissionMismatch' } : undefined,
+    );
+    try {
+      const connection = stack.azurite.connectionString.replace(stack.azurite.queueEndpoint, proxy.url);
+      const report = await drain(stack.settingsWith({ OUTPUT_STORAGE: connection }), capturingLogger().logger);
+
+      assert.equal(isComplete(report), false);
+      assert.equal(report.handedOff.length, 3);
+      assert.equal(report.failed.length, BATCH_SIZE - 3);
+      assert.equal(report.notAttempted, 5, 'the second batch is left for the next run');
+      assert.match(report.failed[0]!.error, /STORAGE_FORBIDDEN/);
+
+      const queued = await stack.drainQueue();
+      const processed = stack.imap.messages('Processed');
+      const inbox = stack.imap.messages('INBOX');
+      assert.deepEqual(
+        queued.map((m) => m.subject).sort(),
+        processed.map((m) => /Subject: (.*)\r\n/.exec(m.raw.toString())![1]).sort(),
+        'exactly the messages on the queue left the inbox',
+      );
+      assert.equal(inbox.length, total - 3, 'every message not on the queue is still in the inbox');
+      assert.equal(stack.imap.messages('Failed').length, 0);
+    } finally {
+      await proxy.close();
+    }
   });
 });
