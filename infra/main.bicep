@@ -1,0 +1,328 @@
+metadata name = 'mail-drain'
+metadata description = 'Drains an Exchange Online shared mailbox over IMAP into an Azure Storage queue: a Flex Consumption function app running as one user-assigned identity, with key-less storage, a Key Vault for the app credential, Application Insights with Entra authentication, and optionally the Entra app registration itself.'
+
+targetScope = 'resourceGroup'
+
+// ---------------------------------------------------------------------------
+// Placement and names
+
+@description('Optional. Azure region of every resource; it must offer Flex Consumption (az functionapp list-flexconsumption-locations). Defaults to the resource group\'s region.')
+param location string = resourceGroup().location
+
+@description('Optional. Lowercase letters and digits that start every resource name; a hash of the resource group keeps global names unique.')
+@minLength(2)
+@maxLength(10)
+param namePrefix string = 'maildrain'
+
+@description('Optional. Tags applied to every resource.')
+param tags object = {}
+
+@description('Optional. Redundancy of both storage accounts.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param storageSkuName string = 'Standard_LRS'
+
+// ---------------------------------------------------------------------------
+// The app registration the drain signs in as
+
+@description('Optional. Create the Entra app registration, its Enterprise application and the IMAP.AccessAsApp admin consent here, with the Microsoft Graph Bicep extension (the deploying user needs Entra rights to create applications and grant admin consent). False: register the application yourself and pass clientId.')
+param createAppRegistration bool = false
+
+@description('Optional. Unique name and display name of the app registration when createAppRegistration is true.')
+param appRegistrationName string = '${namePrefix}-imap'
+
+@description('Optional. Application (client) ID of an existing app registration. Required when createAppRegistration is false; ignored otherwise.')
+param clientId string = ''
+
+@description('Optional. Directory (tenant) ID of the app registration and the mailbox. Defaults to this subscription\'s tenant.')
+param tenantId string = tenant().tenantId
+
+@description('Optional. How the drain proves the app registration\'s identity: a client secret or a certificate kept in Key Vault, or "federated": the function\'s managed identity, trusted by a federated identity credential, and no secret at all (created here when createAppRegistration is true).')
+@allowed([
+  'secret'
+  'certificate'
+  'federated'
+])
+param credentialType string = 'secret'
+
+@description('Optional. Name of the Key Vault secret (secret) or certificate (certificate) holding the credential. Unused for federated.')
+@minLength(1)
+@maxLength(127)
+param credentialName string = credentialType == 'certificate' ? 'imap-app-certificate' : 'imap-app-secret'
+
+@description('Optional. Set to true once the secret or certificate exists in the vault (a redeployment after the upload): the function\'s Key Vault Secrets User role is then scoped to that one secret instead of the vault.')
+param credentialExists bool = false
+
+@description('Optional. Object ID of whoever uploads the secret or certificate after the deployment (az ad signed-in-user show --query id -o tsv); gets Key Vault Secrets Officer or Key Vault Certificates Officer on the vault. Empty: grant it yourself.')
+param credentialUploaderObjectId string = ''
+
+@description('Optional. Principal type of credentialUploaderObjectId.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param credentialUploaderPrincipalType string = 'User'
+
+// ---------------------------------------------------------------------------
+// The mailbox
+
+@description('Required. Address of the shared mailbox to drain.')
+param mailbox string
+
+@description('Optional. Folder to drain.')
+param mailFolder string = 'INBOX'
+
+@description('Optional. IMAP server (implicit TLS).')
+param imapHost string = 'outlook.office365.com'
+
+@description('Optional. IMAP server port (implicit TLS).')
+@minValue(1)
+@maxValue(65535)
+param imapPort int = 993
+
+@description('Optional. What happens to a message once the queue has it: move to processedFolder, delete, or flag as seen.')
+@allowed([
+  'move'
+  'delete'
+  'flag'
+])
+param afterProcessing string = 'move'
+
+@description('Optional. Folder for handed-off messages when afterProcessing is move.')
+param processedFolder string = 'Processed'
+
+@description('Optional. Folder for quarantined messages.')
+param failedFolder string = 'Failed'
+
+@description('Optional. Timer schedule of the drain (NCRONTAB with seconds).')
+param drainSchedule string = '0 */5 * * * *'
+
+@description('Optional. Entra ID host for token requests. Defaults to this cloud\'s.')
+param authorityHost string = environment().authentication.loginEndpoint
+
+@description('Optional. Log level of the drain.')
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string = 'info'
+
+// ---------------------------------------------------------------------------
+// The output
+
+@description('Optional. Queue that receives one message per mail; its poison queue is "<name>-poison".')
+@minLength(3)
+@maxLength(56)
+param outputQueueName string = 'inbound-mail'
+
+@description('Optional. Claim-check container for raw messages and large content.')
+@minLength(3)
+@maxLength(63)
+param outputContainerName string = 'inbound-mail'
+
+@description('Optional. Days after which a claim-check blob is deleted.')
+@minValue(1)
+param claimCheckRetentionDays int = 30
+
+// ---------------------------------------------------------------------------
+// The host
+
+@description('Optional. Most instances the function app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Optional. Memory of each instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Optional. Days the Log Analytics workspace keeps logs.')
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 30
+
+var suffix = uniqueString(resourceGroup().id, namePrefix)
+var names = {
+  identity: 'id-${namePrefix}-${suffix}'
+  workspace: 'log-${namePrefix}-${suffix}'
+  insights: 'appi-${namePrefix}-${suffix}'
+  // Storage account names: 3-24 lowercase letters and digits.
+  hostStorage: 'sthost${suffix}'
+  outputStorage: 'stmail${suffix}'
+  vault: take('kv-${namePrefix}-${suffix}', 24)
+  plan: 'plan-${namePrefix}-${suffix}'
+  site: 'func-${namePrefix}-${suffix}'
+  deploymentContainer: 'app-package'
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: names.identity
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    workspaceName: names.workspace
+    insightsName: names.insights
+    location: location
+    tags: tags
+    retentionInDays: logRetentionInDays
+    publisherPrincipalId: identity.outputs.principalId
+  }
+}
+
+module hostStorage 'modules/host-storage.bicep' = {
+  name: 'host-storage'
+  params: {
+    name: names.hostStorage
+    location: location
+    tags: tags
+    skuName: storageSkuName
+    deploymentContainerName: names.deploymentContainer
+    principalId: identity.outputs.principalId
+  }
+}
+
+module outputStorage 'modules/output-storage.bicep' = {
+  name: 'output-storage'
+  params: {
+    name: names.outputStorage
+    location: location
+    tags: tags
+    skuName: storageSkuName
+    queueName: outputQueueName
+    containerName: outputContainerName
+    retentionDays: claimCheckRetentionDays
+    principalId: identity.outputs.principalId
+  }
+}
+
+module keyVault 'modules/key-vault.bicep' = {
+  name: 'key-vault'
+  params: {
+    name: names.vault
+    location: location
+    tags: tags
+    credentialType: credentialType
+    credentialName: credentialName
+    credentialExists: credentialExists
+    readerPrincipalId: identity.outputs.principalId
+    uploaderObjectId: credentialUploaderObjectId
+    uploaderPrincipalType: credentialUploaderPrincipalType
+  }
+}
+
+module appRegistration 'modules/app-registration.bicep' = if (createAppRegistration) {
+  name: 'app-registration'
+  params: {
+    uniqueName: appRegistrationName
+    displayName: appRegistrationName
+    credentialType: credentialType
+    managedIdentityPrincipalId: identity.outputs.principalId
+    tenantId: tenantId
+  }
+}
+
+var appClientId = createAppRegistration ? appRegistration!.outputs.appId : clientId
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  params: {
+    name: names.site
+    planName: names.plan
+    location: location
+    tags: tags
+    identityResourceId: identity.outputs.resourceId
+    identityClientId: identity.outputs.clientId
+    hostBlobEndpoint: hostStorage.outputs.blobEndpoint
+    hostQueueEndpoint: hostStorage.outputs.queueEndpoint
+    hostTableEndpoint: hostStorage.outputs.tableEndpoint
+    deploymentContainerUrl: hostStorage.outputs.deploymentContainerUrl
+    appInsightsName: monitoring.outputs.insightsName
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    tenantId: tenantId
+    clientId: appClientId
+    credentialType: credentialType
+    credentialName: credentialName
+    keyVaultUri: keyVault.outputs.uri
+    mailbox: mailbox
+    mailFolder: mailFolder
+    imapHost: imapHost
+    imapPort: imapPort
+    afterProcessing: afterProcessing
+    processedFolder: processedFolder
+    failedFolder: failedFolder
+    outputQueueName: outputQueueName
+    outputContainerName: outputContainerName
+    outputQueueEndpoint: outputStorage.outputs.queueEndpoint
+    outputBlobEndpoint: outputStorage.outputs.blobEndpoint
+    drainSchedule: drainSchedule
+    authorityHost: authorityHost
+    logLevel: logLevel
+  }
+}
+
+@description('Name of the function app (az functionapp deployment source config-zip --name).')
+output functionAppName string = functionApp.outputs.name
+
+@description('Client ID of the function\'s user-assigned managed identity.')
+output identityClientId string = identity.outputs.clientId
+
+@description('Principal (object) ID of the function\'s user-assigned managed identity.')
+output identityPrincipalId string = identity.outputs.principalId
+
+@description('Name of the Key Vault that holds the credential.')
+output keyVaultName string = keyVault.outputs.name
+
+@description('Resource ID of the Key Vault.')
+output keyVaultResourceId string = keyVault.outputs.resourceId
+
+@description('URI of the Key Vault (KEY_VAULT_URL).')
+output keyVaultUri string = keyVault.outputs.uri
+
+@description('Name of the Key Vault secret or certificate the drain reads; empty for federated.')
+output credentialName string = credentialType == 'federated' ? '' : credentialName
+
+@description('Where the function holds Key Vault Secrets User: "credential", "vault" (until redeployed with credentialExists=true) or "none" (federated).')
+output keyVaultReaderScope string = keyVault.outputs.readerScope
+
+@description('Name of the output storage account (queues and claim-check container).')
+output outputStorageAccountName string = outputStorage.outputs.name
+
+@description('URL of the output queue.')
+output queueUrl string = outputStorage.outputs.queueUrl
+
+@description('URL of the poison queue.')
+output poisonQueueUrl string = outputStorage.outputs.poisonQueueUrl
+
+@description('URL of the claim-check container.')
+output containerUrl string = outputStorage.outputs.containerUrl
+
+@description('Name of the Application Insights component, for log queries.')
+output appInsightsName string = monitoring.outputs.insightsName
+
+@description('Directory (tenant) ID of the app registration.')
+output tenantId string = tenantId
+
+@description('Application (client) ID of the app registration (exchange-setup.ps1 -AppId).')
+output appRegistrationClientId string = appClientId
+
+@description('Object ID of the app registration\'s Enterprise application (exchange-setup.ps1 -ServicePrincipalObjectId); empty when the registration was not created here: az ad sp show --id <client id> --query id -o tsv.')
+output enterpriseAppObjectId string = createAppRegistration ? appRegistration!.outputs.servicePrincipalObjectId : ''

@@ -1,0 +1,245 @@
+metadata name = 'Function app'
+metadata description = 'Flex Consumption plan and Linux function app (Node 22) running as the user-assigned identity, with every setting the drain reads (shared/settings.ts) and identity-based connections only.'
+
+@description('Required. Name of the function app (globally unique host name).')
+param name string
+
+@description('Required. Name of the Flex Consumption plan.')
+param planName string
+
+@description('Required. Azure region of the plan and the app; must offer Flex Consumption.')
+param location string
+
+@description('Optional. Tags applied to the plan and the app.')
+param tags object = {}
+
+@description('Required. Resource ID of the user-assigned identity the app runs as.')
+param identityResourceId string
+
+@description('Required. Client ID of that identity.')
+param identityClientId string
+
+@description('Required. Blob endpoint of the host storage account.')
+param hostBlobEndpoint string
+
+@description('Required. Queue endpoint of the host storage account.')
+param hostQueueEndpoint string
+
+@description('Required. Table endpoint of the host storage account.')
+param hostTableEndpoint string
+
+@description('Required. URL of the blob container that holds the deployment package.')
+param deploymentContainerUrl string
+
+@description('Required. Name of the Application Insights component in this resource group.')
+param appInsightsName string
+
+@description('Optional. Most instances the app scales out to. The timer runs one drain at a time; this caps everything else.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Optional. Memory of each instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+// The drain's own settings, one parameter each; see shared/settings.ts for their meaning.
+
+@description('Required. TENANT_ID: tenant of the app registration.')
+param tenantId string
+
+@description('Required. CLIENT_ID: application (client) ID of the app registration.')
+param clientId string
+
+@description('Required. CREDENTIAL_TYPE.')
+@allowed([
+  'secret'
+  'certificate'
+  'federated'
+])
+param credentialType string
+
+@description('Required. Key Vault name of the secret or certificate; unused for federated.')
+param credentialName string
+
+@description('Required. KEY_VAULT_URL.')
+param keyVaultUri string
+
+@description('Required. MAILBOX.')
+param mailbox string
+
+@description('Optional. MAIL_FOLDER.')
+param mailFolder string = 'INBOX'
+
+@description('Optional. IMAP_HOST.')
+param imapHost string = 'outlook.office365.com'
+
+@description('Optional. IMAP_PORT.')
+param imapPort int = 993
+
+@description('Optional. AFTER_PROCESSING.')
+@allowed([
+  'move'
+  'delete'
+  'flag'
+])
+param afterProcessing string = 'move'
+
+@description('Optional. PROCESSED_FOLDER.')
+param processedFolder string = 'Processed'
+
+@description('Optional. FAILED_FOLDER.')
+param failedFolder string = 'Failed'
+
+@description('Optional. OUTPUT_QUEUE.')
+param outputQueueName string = 'inbound-mail'
+
+@description('Optional. OUTPUT_CONTAINER.')
+param outputContainerName string = 'inbound-mail'
+
+@description('Required. OUTPUT_STORAGE__queueServiceUri: queue endpoint of the output account.')
+param outputQueueEndpoint string
+
+@description('Required. OUTPUT_STORAGE__blobServiceUri: blob endpoint of the output account.')
+param outputBlobEndpoint string
+
+@description('Optional. DRAIN_SCHEDULE (NCRONTAB with seconds).')
+param drainSchedule string = '0 */5 * * * *'
+
+@description('Optional. AZURE_AUTHORITY_HOST.')
+param authorityHost string = environment().authentication.loginEndpoint
+
+@description('Optional. LOG_LEVEL.')
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string = 'info'
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    // Linux
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-11-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityResourceId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityResourceId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'node'
+        version: '22'
+      }
+    }
+  }
+}
+
+// Deployments authenticate with Entra ID; publishing user names and passwords stay off.
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// test/infra/app-settings.test.ts compares these names with shared/settings.ts and with
+// its allow-list of host settings. Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME,
+// FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE: functionAppConfig says them.
+resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
+  parent: site
+  name: 'appsettings'
+  properties: {
+    // Functions host storage, through the identity.
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    AzureWebJobsStorage__blobServiceUri: hostBlobEndpoint
+    AzureWebJobsStorage__queueServiceUri: hostQueueEndpoint
+    AzureWebJobsStorage__tableServiceUri: hostTableEndpoint
+    // Telemetry, authenticated with the identity (the component disables local auth).
+    APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+
+    // The drain, in the order of shared/settings.ts.
+    TENANT_ID: tenantId
+    CLIENT_ID: clientId
+    CREDENTIAL_TYPE: credentialType
+    KEY_VAULT_URL: keyVaultUri
+    // The settings module treats an empty value as unset.
+    CLIENT_SECRET_NAME: credentialType == 'secret' ? credentialName : ''
+    CLIENT_CERTIFICATE_NAME: credentialType == 'certificate' ? credentialName : ''
+    MAILBOX: mailbox
+    MAIL_FOLDER: mailFolder
+    IMAP_HOST: imapHost
+    IMAP_PORT: string(imapPort)
+    AFTER_PROCESSING: afterProcessing
+    PROCESSED_FOLDER: processedFolder
+    FAILED_FOLDER: failedFolder
+    OUTPUT_QUEUE: outputQueueName
+    OUTPUT_CONTAINER: outputContainerName
+    // Empty on purpose: a connection string needs shared keys, which the account refuses.
+    OUTPUT_STORAGE: ''
+    OUTPUT_STORAGE__queueServiceUri: outputQueueEndpoint
+    OUTPUT_STORAGE__blobServiceUri: outputBlobEndpoint
+    OUTPUT_STORAGE__credential: 'managedidentity'
+    OUTPUT_STORAGE__clientId: identityClientId
+    DRAIN_SCHEDULE: drainSchedule
+    // DefaultAzureCredential picks the user-assigned identity by this client ID.
+    AZURE_CLIENT_ID: identityClientId
+    AZURE_AUTHORITY_HOST: authorityHost
+    LOG_LEVEL: logLevel
+  }
+}
+
+@description('Name of the function app.')
+output name string = site.name
+
+@description('Default host name of the function app.')
+output defaultHostName string = site.properties.defaultHostName

@@ -1,0 +1,99 @@
+/**
+ * The function app receives exactly the settings the code reads
+ * (shared/settings.ts, imported at test time, so that a new setting fails here
+ * until the Bicep deploys it), plus the Functions host's own settings listed
+ * below; where the code has a default, the deployment's is the same.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { SETTING_NAMES, SETTINGS } from '../../shared/settings.js';
+import { line } from './support/bicep.js';
+import { appSettingProblems, deployedDefault, findAppSettings } from './support/checks.js';
+import { loadTemplates } from './support/infra.js';
+
+/**
+ * Settings the Functions host and platform read and the code does not. These,
+ * and nothing else, may be deployed beyond shared/settings.ts.
+ */
+const HOST_SETTINGS: ReadonlySet<string> = new Set([
+  // Host storage (locks, timer schedule monitors, diagnostic events), identity-based:
+  'AzureWebJobsStorage__credential', // "managedidentity"
+  'AzureWebJobsStorage__clientId', // the user-assigned identity
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__queueServiceUri',
+  'AzureWebJobsStorage__tableServiceUri',
+  // Telemetry of the host and the Node worker:
+  'APPLICATIONINSIGHTS_CONNECTION_STRING',
+  // Entra ID authentication for telemetry, since the component disables local auth:
+  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+]);
+
+/**
+ * Settings Flex Consumption rejects or ignores, because functionAppConfig says
+ * them (runtime, deployment storage) or because it has no content share; and
+ * AzureWebJobsStorage itself, which would be a connection string with a key.
+ */
+const NOT_ON_FLEX = [
+  'FUNCTIONS_WORKER_RUNTIME',
+  'FUNCTIONS_EXTENSION_VERSION',
+  'FUNCTIONS_WORKER_RUNTIME_VERSION',
+  'WEBSITE_NODE_DEFAULT_VERSION',
+  'WEBSITE_RUN_FROM_PACKAGE',
+  'WEBSITE_CONTENTSHARE',
+  'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING',
+  'SCM_DO_BUILD_DURING_DEPLOYMENT',
+  'ENABLE_ORYX_BUILD',
+  'AzureWebJobsStorage',
+];
+
+const templates = await loadTemplates();
+const appSettings = findAppSettings(templates);
+
+describe('function app settings', () => {
+  test('a Microsoft.Web/sites/config "appsettings" resource lists them as an object literal', () => {
+    assert.ok(appSettings);
+  });
+
+  test('the deployed settings are exactly those of shared/settings.ts plus the listed host settings', () => {
+    assert.deepEqual(appSettingProblems(appSettings!, SETTING_NAMES, HOST_SETTINGS), []);
+  });
+
+  test('every listed host setting is deployed', () => {
+    const deployed = appSettings!.properties.map((p) => p.key);
+    assert.deepEqual([...HOST_SETTINGS].filter((name) => !deployed.includes(name)), []);
+  });
+
+  test('no setting that Flex Consumption rejects, nor a storage connection string', () => {
+    assert.deepEqual(appSettings!.properties.map((p) => p.key).filter((k) => NOT_ON_FLEX.includes(k!)), []);
+  });
+
+  test('storage and telemetry connections are identity-based', () => {
+    const text = (key: string) => {
+      const value = appSettings!.properties.find((p) => p.key === key)?.value;
+      return value?.kind === 'string' ? value.value : value?.node.text;
+    };
+    assert.equal(text('AzureWebJobsStorage__credential'), 'managedidentity');
+    assert.equal(text('OUTPUT_STORAGE__credential'), 'managedidentity');
+    assert.equal(text('OUTPUT_STORAGE'), '', 'OUTPUT_STORAGE (a connection string) stays empty');
+    assert.equal(text('AzureWebJobsStorage__clientId'), text('AZURE_CLIENT_ID'));
+    assert.equal(text('OUTPUT_STORAGE__clientId'), text('AZURE_CLIENT_ID'));
+    assert.match(text('APPLICATIONINSIGHTS_AUTHENTICATION_STRING') ?? '', /^'ClientId=\$\{\w+\};Authorization=AAD'$/);
+  });
+
+  test("where the code has a default, the deployment's default is the same", () => {
+    const problems: string[] = [];
+    let compared = 0;
+    for (const spec of SETTINGS) {
+      const property = appSettings!.properties.find((p) => p.key === spec.name);
+      if (spec.default === undefined || !property) continue;
+      const value = deployedDefault(property.value, appSettings!.file, templates);
+      if (value === undefined) continue;
+      compared++;
+      if (String(value) !== spec.default) {
+        problems.push(`${spec.name}: the code defaults to "${spec.default}", the deployment to "${value}" (infra/${appSettings!.file}:${line(property.node)})`);
+      }
+    }
+    assert.ok(compared >= 5, `only ${compared} defaults could be followed to a literal`);
+    assert.deepEqual(problems, []);
+  });
+});
