@@ -1,27 +1,47 @@
 /**
- * The app registration's credential, read from Key Vault, and the app-only
- * token for Exchange Online that it buys.
+ * The app registration's credential and the app-only token for Exchange Online
+ * it buys.
  *
- * Key Vault is read with DefaultAzureCredential: the function's managed identity
- * in Azure (AZURE_CLIENT_ID for a user-assigned one), the developer's login on a
- * workstation. Every token request honours AZURE_AUTHORITY_HOST; for a host that
- * is not one of Microsoft's clouds, instance discovery is off, as Azure Stack and
- * private clouds need (MSAL would otherwise ask Microsoft's host about it).
+ * - `secret`: a client secret, read from Key Vault.
+ * - `certificate`: a Key Vault certificate (PEM, or PKCS#12 converted to PEM);
+ *   the token request carries a signed client assertion.
+ * - `federated`: no secret anywhere. The function's user-assigned managed
+ *   identity gets a token for api://AzureADTokenExchange and presents it as the
+ *   app's client assertion.
+ *
+ * Key Vault is read with DefaultAzureCredential: the managed identity in Azure
+ * (AZURE_CLIENT_ID for a user-assigned one), the developer's login locally.
+ * Every token request honours AZURE_AUTHORITY_HOST; for a host that is not one
+ * of Microsoft's clouds instance discovery is off (MSAL would otherwise ask
+ * Microsoft's host about it), as Azure Stack and private clouds need.
+ *
+ * The credential is kept across timer runs in one process, so its tokens are
+ * too. It is read again after an hour, and at once when Entra ID rejects it,
+ * so a rotated secret or certificate is picked up without a restart.
  */
+import { X509Certificate } from 'node:crypto';
 import {
+  ClientAssertionCredential,
   ClientCertificateCredential,
   ClientSecretCredential,
   DefaultAzureCredential,
+  ManagedIdentityCredential,
+  type AccessToken,
   type TokenCredential,
 } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { DrainError } from './errors.js';
+import forge from 'node-forge';
+import { DrainError, type DrainErrorCode } from './errors.js';
 import { explainKeyVaultError, explainTokenError } from './explain.js';
 import { registerSecret, type Logger } from './logger.js';
-import type { Settings } from './settings.js';
+import { credentialName, type Settings } from './settings.js';
 
 /** The scope of an app-only token for Exchange Online IMAP. */
 export const EXCHANGE_SCOPE = 'https://outlook.office365.com/.default';
+/** The audience Entra ID expects of a managed identity token used as a federated credential. */
+export const TOKEN_EXCHANGE_SCOPE = 'api://AzureADTokenExchange/.default';
+/** How long a credential read from Key Vault is trusted before it is read again. */
+export const CREDENTIAL_MAX_AGE_MS = 60 * 60_000;
 
 const MICROSOFT_CLOUD_HOSTS = new Set([
   'login.microsoftonline.com',
@@ -29,6 +49,9 @@ const MICROSOFT_CLOUD_HOSTS = new Set([
   'login.chinacloudapi.cn',
   'login.microsoftonline.de',
 ]);
+
+// Entra's answers that mean "this credential is not (or no longer) the app's".
+const REJECTED_CREDENTIAL: DrainErrorCode[] = ['ENTRA_SECRET_INVALID', 'ENTRA_SECRET_EXPIRED', 'ENTRA_ASSERTION_INVALID'];
 
 export function authorityOptions(authorityHost: string) {
   return {
@@ -45,76 +68,227 @@ export function platformCredential(settings: Settings, clientId = settings.manag
   });
 }
 
-export interface AppCredential {
-  credential: TokenCredential;
-  /** When the stored credential stops working, if Key Vault knows. */
+/** What was read from Key Vault (nothing, for federated), enough to build a credential again. */
+interface StoredCredential {
+  kind: Settings['credential']['type'];
+  /** The client secret, or the PEM with private key and certificate chain. */
+  material: string;
   expiresOn?: Date;
+  version?: string;
+  loadedAt: number;
 }
 
-/**
- * Reads the app's client secret or certificate from Key Vault and returns a
- * credential for the app registration. An expired credential fails here, before
- * any request to Entra ID.
- */
-export async function loadAppCredential(settings: Settings, logger: Logger): Promise<AppCredential> {
-  const vault = new SecretClient(settings.keyVaultUrl, platformCredential(settings));
-  const name = settings.credential.type === 'secret' ? settings.credential.secretName : settings.credential.certificateName;
+export class AppCredential {
+  private credential: TokenCredential;
 
-  // A Key Vault certificate's private key is readable as the secret of the same name.
-  const stored = await vault.getSecret(name).catch((error: unknown) => {
-    throw explainKeyVaultError(error, settings);
-  });
-  const value = stored.value ?? '';
-  registerSecret(value);
-  logger.debug(`Read ${settings.credential.type} "${name}" (version ${stored.properties.version ?? '?'}) from ${settings.keyVaultUrl}`);
-
-  const expiresOn = stored.properties.expiresOn;
-  if (expiresOn && expiresOn.getTime() <= Date.now()) {
-    throw new DrainError(
-      'CREDENTIAL_EXPIRED',
-      `The app's ${settings.credential.type} "${name}" in Key Vault expired on ${expiresOn.toISOString()}.`,
-      settings.credential.type === 'secret'
-        ? `Create a new client secret (az ad app credential reset --id ${settings.clientId} --append --years 1) and store its value with az keyvault secret set --name ${name} --expires <its expiry>.`
-        : `Renew the certificate in Key Vault (az keyvault certificate create or import --name ${name}) and upload its public part to the app registration.`,
-    );
+  private constructor(
+    private readonly settings: Settings,
+    private stored: StoredCredential,
+  ) {
+    this.credential = buildCredential(settings, stored);
   }
 
-  const options = authorityOptions(settings.authorityHost);
-  if (settings.credential.type === 'secret') {
-    if (!value) throw emptyCredential(settings, name);
-    return { credential: new ClientSecretCredential(settings.tenantId, settings.clientId, value, options), expiresOn };
+  /** When the stored secret or certificate stops working, if known. */
+  get expiresOn(): Date | undefined {
+    return this.stored.expiresOn;
   }
 
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value) || !/-----BEGIN CERTIFICATE-----/.test(value)) {
-    throw new DrainError(
-      'CREDENTIAL_INVALID',
-      `Key Vault certificate "${name}" is not PEM with its private key (content type ${stored.properties.contentType ?? 'unknown'}).`,
-      'Create or import the certificate with content type application/x-pem-file (az keyvault certificate import --policy with "contentType": "application/x-pem-file"), and mark its key exportable.',
-    );
+  /** Reads the credential from Key Vault (or, for federated, from nowhere). */
+  static async load(settings: Settings, logger: Logger): Promise<AppCredential> {
+    return new AppCredential(settings, await readStoredCredential(settings, logger));
   }
-  return {
-    credential: new ClientCertificateCredential(settings.tenantId, settings.clientId, { certificate: value }, options),
-    expiresOn,
-  };
+
+  get isStale(): boolean {
+    return Date.now() - this.stored.loadedAt > CREDENTIAL_MAX_AGE_MS;
+  }
+
+  /**
+   * An access token for Exchange Online. `fresh` bypasses the token cache (the
+   * server said the last one expired). A credential rejected by Entra ID is read
+   * again from Key Vault once, in case it was rotated.
+   */
+  async mailboxToken(logger: Logger, options: { fresh?: boolean } = {}): Promise<AccessToken> {
+    if (options.fresh) this.credential = buildCredential(this.settings, this.stored);
+    try {
+      return await requestToken(this.credential, this.settings, logger);
+    } catch (error) {
+      if (!(error instanceof DrainError) || !REJECTED_CREDENTIAL.includes(error.code) || this.stored.kind === 'federated') throw error;
+      const reread = await readStoredCredential(this.settings, logger);
+      if (reread.version !== undefined && reread.version === this.stored.version) throw error;
+      logger.info(`Entra ID rejected the cached ${this.stored.kind}; using version ${reread.version ?? '?'} from Key Vault.`);
+      this.stored = reread;
+      this.credential = buildCredential(this.settings, reread);
+      return requestToken(this.credential, this.settings, logger);
+    }
+  }
+
+  /**
+   * Fails an expired credential before any request to Entra ID, and warns, on
+   * every run, within CREDENTIAL_EXPIRY_WARNING_DAYS of the expiry.
+   */
+  checkExpiry(logger: Logger, now = new Date()): void {
+    const expiresOn = this.stored.expiresOn;
+    if (!expiresOn) return;
+    const what = `${this.stored.kind} "${credentialName(this.settings)}"`;
+    if (expiresOn.getTime() <= now.getTime()) {
+      throw new DrainError('CREDENTIAL_EXPIRED', `The app's ${what} in Key Vault expired on ${expiresOn.toISOString()}.`, renewalSteps(this.settings));
+    }
+    const days = (expiresOn.getTime() - now.getTime()) / 86_400_000;
+    if (days <= this.settings.credentialExpiryWarningDays) {
+      logger.warn(
+        `The app's ${what} expires on ${expiresOn.toISOString()} (in ${Math.floor(days)} days). Renew it before then: ${renewalSteps(this.settings)}`,
+      );
+    }
+  }
 }
 
-function emptyCredential(settings: Settings, name: string): DrainError {
-  return new DrainError(
-    'CREDENTIAL_INVALID',
-    `Key Vault secret "${name}" is empty.`,
-    `Store the client secret's value: az keyvault secret set --vault-name <vault> --name ${name} --value '<secret value>'.`,
+/** The exact steps to renew the stored credential, with the user's own names filled in. */
+export function renewalSteps(settings: Settings): string {
+  const vault = settings.keyVaultUrl ? new URL(settings.keyVaultUrl).hostname.split('.')[0] : '<vault>';
+  const name = credentialName(settings);
+  if (settings.credential.type === 'certificate') {
+    return (
+      `az keyvault certificate create --vault-name ${vault} --name ${name} --policy @infra/certificate-policy.json ` +
+      `(or import a renewed PEM with az keyvault certificate import), then upload its public part: ` +
+      `az keyvault certificate download --vault-name ${vault} --name ${name} --file app.cer --encoding DER && ` +
+      `az ad app credential reset --id ${settings.clientId} --cert @app.cer --append. The drain picks it up within the hour, or at once on the next rejection.`
+    );
+  }
+  return (
+    `az ad app credential reset --id ${settings.clientId} --append --years 1 --query password -o tsv, then ` +
+    `az keyvault secret set --vault-name ${vault} --name ${name} --value '<new value>' --expires <its expiry>. ` +
+    'The drain picks it up within the hour, or at once on the next rejection. Consider CREDENTIAL_TYPE=federated: no secret to renew.'
   );
 }
 
-/** An app-only access token for Exchange Online, with its expiry. */
-export async function getMailboxToken(app: AppCredential, settings: Settings, logger: Logger) {
-  const token = await app.credential.getToken(EXCHANGE_SCOPE).catch((error: unknown) => {
+async function readStoredCredential(settings: Settings, logger: Logger): Promise<StoredCredential> {
+  const { credential } = settings;
+  if (credential.type === 'federated') return { kind: 'federated', material: '', loadedAt: Date.now() };
+
+  const name = credential.type === 'secret' ? credential.secretName : credential.certificateName;
+  const vault = new SecretClient(settings.keyVaultUrl, platformCredential(settings));
+  // A Key Vault certificate's private key is readable as the secret of the same name.
+  const secret = await vault.getSecret(name).catch((error: unknown) => {
+    throw explainKeyVaultError(error, settings);
+  });
+  const value = secret.value ?? '';
+  registerSecret(value);
+  const version = secret.properties.version;
+  logger.debug(`Read ${credential.type} "${name}" (version ${version ?? '?'}) from ${settings.keyVaultUrl}`);
+
+  if (credential.type === 'secret') {
+    if (!value) {
+      throw new DrainError(
+        'CREDENTIAL_INVALID',
+        `Key Vault secret "${name}" is empty.`,
+        `Store the client secret's value: az keyvault secret set --vault-name <vault> --name ${name} --value '<secret value>'.`,
+      );
+    }
+    return { kind: 'secret', material: value, expiresOn: secret.properties.expiresOn, version, loadedAt: Date.now() };
+  }
+
+  const pem = certificatePem(value, secret.properties.contentType, name);
+  registerSecret(pem);
+  return { kind: 'certificate', material: pem, expiresOn: certificateNotAfter(pem), version, loadedAt: Date.now() };
+}
+
+/**
+ * The PEM (private key and certificate chain) of a Key Vault certificate's secret.
+ * @azure/identity takes PEM only, so PKCS#12 is converted, with node-forge.
+ */
+export function certificatePem(value: string, contentType: string | undefined, name: string): string {
+  if (contentType === 'application/x-pkcs12') {
+    try {
+      // Key Vault exports a certificate's PFX base64-encoded, without a password.
+      const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.decode64(value)), '');
+      const keyBags = [
+        ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag] ?? []),
+        ...(p12.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag] ?? []),
+      ];
+      const certBags = p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? [];
+      const key = keyBags.find((b) => b.key)?.key;
+      if (!key || certBags.length === 0) throw new Error('the PFX holds no private key or no certificate');
+      // The leaf (the certificate whose public key matches the private key) first, then the chain.
+      const rsaKey = key as forge.pki.rsa.PrivateKey;
+      const isLeaf = (cert: forge.pki.Certificate) => (cert.publicKey as forge.pki.rsa.PublicKey).n.equals(rsaKey.n);
+      const certs = certBags.map((b) => b.cert!).filter(Boolean);
+      const ordered = [...certs.filter(isLeaf), ...certs.filter((c) => !isLeaf(c))];
+      return [forge.pki.privateKeyToPem(key), ...ordered.map((c) => forge.pki.certificateToPem(c))].join('');
+    } catch (error) {
+      throw new DrainError(
+        'CREDENTIAL_INVALID',
+        `Key Vault certificate "${name}" (PKCS#12) could not be read: ${(error as Error).message}.`,
+        'Import the certificate with its private key and without a password, marked exportable (az keyvault certificate import).',
+        { cause: error },
+      );
+    }
+  }
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value) && /-----BEGIN CERTIFICATE-----/.test(value)) return value;
+  throw new DrainError(
+    'CREDENTIAL_INVALID',
+    `Key Vault certificate "${name}" is neither PEM with its private key nor PKCS#12 (content type ${contentType ?? 'unknown'}).`,
+    'Create or import the certificate with an exportable private key and content type application/x-pem-file or application/x-pkcs12.',
+  );
+}
+
+/** notAfter of the first certificate in a PEM (the leaf, as Key Vault and certificatePem order it). */
+function certificateNotAfter(pem: string): Date | undefined {
+  const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
+  return first ? new Date(new X509Certificate(first[0]).validTo) : undefined;
+}
+
+function buildCredential(settings: Settings, stored: StoredCredential): TokenCredential {
+  const options = authorityOptions(settings.authorityHost);
+  switch (settings.credential.type) {
+    case 'secret':
+      return new ClientSecretCredential(settings.tenantId, settings.clientId, stored.material, options);
+    case 'certificate':
+      return new ClientCertificateCredential(settings.tenantId, settings.clientId, { certificate: stored.material }, options);
+    case 'federated': {
+      const identity = new ManagedIdentityCredential({ clientId: settings.credential.managedIdentityClientId });
+      const assertion = async () => {
+        const token = await identity.getToken(TOKEN_EXCHANGE_SCOPE);
+        registerSecret(token.token);
+        return token.token;
+      };
+      return new ClientAssertionCredential(settings.tenantId, settings.clientId, assertion, options);
+    }
+  }
+}
+
+async function requestToken(credential: TokenCredential, settings: Settings, logger: Logger): Promise<AccessToken> {
+  const token = await credential.getToken(EXCHANGE_SCOPE).catch((error: unknown) => {
     throw explainTokenError(error, settings);
   });
-  if (!token) {
-    throw new DrainError('ENTRA_TOKEN_FAILED', 'Entra ID returned no token.', 'Run again with LOG_LEVEL=debug.');
-  }
+  if (!token) throw new DrainError('ENTRA_TOKEN_FAILED', 'Entra ID returned no token.', 'Run again with LOG_LEVEL=debug.');
   registerSecret(token.token);
   logger.debug(`Got a token for ${EXCHANGE_SCOPE}, valid until ${new Date(token.expiresOnTimestamp).toISOString()}`);
   return token;
+}
+
+const cache = new Map<string, AppCredential>();
+
+/**
+ * The app credential for these settings, kept across timer runs in this process
+ * and read again from Key Vault after CREDENTIAL_MAX_AGE_MS.
+ */
+export async function appCredential(settings: Settings, logger: Logger): Promise<AppCredential> {
+  const key = JSON.stringify([settings.tenantId, settings.clientId, settings.authorityHost, settings.keyVaultUrl, settings.credential]);
+  let app = cache.get(key);
+  if (!app || app.isStale) {
+    app = await AppCredential.load(settings, logger);
+    cache.set(key, app);
+  }
+  try {
+    app.checkExpiry(logger);
+  } catch (error) {
+    cache.delete(key); // read Key Vault again next run: the renewal may be there by then
+    throw error;
+  }
+  return app;
+}
+
+/** Forgets cached credentials (tests; a process that changes its settings). */
+export function forgetCredentials(): void {
+  cache.clear();
 }

@@ -7,7 +7,7 @@
  */
 import pLimit from 'p-limit';
 import { describe } from './errors.js';
-import { getMailboxToken, loadAppCredential, platformCredential } from './credential.js';
+import { appCredential, platformCredential } from './credential.js';
 import { handOff, type HandOffResult, type MailboxRef } from './handOff.js';
 import type { Logger } from './logger.js';
 import { Mailbox, type PendingMessage } from './mailbox.js';
@@ -40,12 +40,11 @@ export function isComplete(report: DrainReport): boolean {
 }
 
 export async function drain(settings: Settings, logger: Logger): Promise<DrainReport> {
-  const app = await loadAppCredential(settings, logger);
+  const app = await appCredential(settings, logger);
   const outbox = Outbox.open(settings.output.storage, settings.output, () =>
     platformCredential(settings, settings.output.storage.kind === 'identity' ? settings.output.storage.clientId : undefined),
   );
-  const token = await getMailboxToken(app, settings, logger);
-  const mailbox = await Mailbox.open(settings, token.token, logger);
+  const mailbox = await Mailbox.open(settings, (options) => app.mailboxToken(logger, options), logger);
 
   const report: DrainReport = {
     mailbox: settings.mailbox,

@@ -7,18 +7,14 @@
  * response texts are matched instead.
  */
 import { DrainError, type DrainErrorCode } from './errors.js';
-import type { Settings } from './settings.js';
+import { credentialName, type Settings } from './settings.js';
 
 type Context = Pick<Settings, 'tenantId' | 'clientId' | 'mailbox' | 'keyVaultUrl' | 'credential' | 'imap' | 'folder'>;
 
 const EXCHANGE_APP_ID = '00000002-0000-0ff1-ce00-000000000000';
 
-function credentialName(ctx: Context): string {
-  return ctx.credential.type === 'secret' ? ctx.credential.secretName : ctx.credential.certificateName;
-}
-
 function vaultName(ctx: Context): string {
-  return new URL(ctx.keyVaultUrl).hostname.split('.')[0] ?? ctx.keyVaultUrl;
+  return ctx.keyVaultUrl ? (new URL(ctx.keyVaultUrl).hostname.split('.')[0] ?? ctx.keyVaultUrl) : '<vault>';
 }
 
 function exchangeSetup(ctx: Context): string {
@@ -124,7 +120,11 @@ export function explainTokenError(error: unknown, ctx: Context): DrainError {
     return make(
       'ENTRA_ASSERTION_INVALID',
       `Entra ID rejected the app's client assertion (AADSTS${codes.join(', AADSTS')}).`,
-      ctx.credential.type === 'certificate'
+      ctx.credential.type === 'federated'
+        ? `Check the app registration's federated credential: issuer ${'<authority>/<tenant>/v2.0'}, subject = the object (principal) ID of the ` +
+            `managed identity ${ctx.credential.managedIdentityClientId}, audience api://AzureADTokenExchange ` +
+            `(az ad app federated-credential list --id ${ctx.clientId}).`
+        : ctx.credential.type === 'certificate'
         ? `Upload the public part of Key Vault certificate "${name}" to the app registration: ` +
             `az keyvault certificate download --vault-name ${vault} --name ${name} --file app.cer --encoding DER && ` +
             `az ad app credential reset --id ${ctx.clientId} --cert @app.cer --append`
@@ -193,8 +193,9 @@ export function explainKeyVaultError(error: unknown, ctx: Context): DrainError {
 /** An error from the IMAP server or the connection to it. */
 export function explainImapError(error: unknown, ctx: Context): DrainError {
   if (error instanceof DrainError) return error;
-  const e = error as { code?: string; responseText?: string; response?: string; authenticationFailed?: boolean; message?: string };
-  const text = [e.responseText, e.response, e.message].filter(Boolean).join(' ');
+  // imapflow puts a server's BYE text in `reason` of the NoConnection error that follows it.
+  const e = error as { code?: string; responseText?: string; response?: unknown; reason?: string; authenticationFailed?: boolean; message?: string };
+  const text = [e.responseText, typeof e.response === 'string' ? e.response : '', e.reason, e.message].filter(Boolean).join(' ');
   const make = (code: DrainErrorCode, message: string, remedy: string) =>
     new DrainError(code, message, remedy, { cause: error });
   const server = `${ctx.imap.host}:${ctx.imap.port}`;

@@ -5,7 +5,9 @@
  * No IMAP command is issued inside a FETCH iterator: a batch is fetched whole,
  * handed off, and only then settled, with one command per UID set.
  */
+import type { AccessToken } from '@azure/identity';
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
+import { DrainError } from './errors.js';
 import { explainImapError } from './explain.js';
 import { imapLogger, type Logger } from './logger.js';
 import type { AfterProcessing, Settings } from './settings.js';
@@ -25,57 +27,41 @@ export interface FetchedMessage {
 /** Exchange Online allows 10 minutes of inactivity; a drain never idles that long. */
 const SOCKET_TIMEOUT_MS = 5 * 60_000;
 
+/** Where the mailbox gets its access tokens; `fresh` skips any cache. */
+export type TokenSource = (options: { fresh: boolean }) => Promise<AccessToken>;
+
+/** Reconnect this long before the token expires, rather than be cut off mid-command. */
+const TOKEN_REFRESH_MARGIN_MS = 2 * 60_000;
+/** Reconnects after Exchange ends a session for an expired token, per command. */
+const MAX_RECONNECTS = 2;
+
 export class Mailbox {
+  private client!: ImapFlow;
+  private release: () => void = () => {};
+  private tokenExpiresAt = 0;
+  uidValidity = 0;
+
   private constructor(
-    private readonly client: ImapFlow,
-    private readonly release: () => void,
     private readonly settings: Settings,
-    readonly uidValidity: number,
+    private readonly tokens: TokenSource,
+    private readonly logger: Logger,
   ) {}
 
-  /** Connects, authenticates with `accessToken`, creates missing folders and locks the drained one. */
-  static async open(settings: Settings, accessToken: string, logger: Logger): Promise<Mailbox> {
-    const client = new ImapFlow({
-      host: settings.imap.host,
-      port: settings.imap.port,
-      secure: true,
-      servername: settings.imap.host,
-      auth: { user: settings.mailbox, accessToken },
-      logger: imapLogger(logger) as never,
-      // Exchange Online advertises XOAUTH2; never fall back to anything else.
-      disableAutoEnable: true,
-      socketTimeout: SOCKET_TIMEOUT_MS,
-      clientInfo: { name: 'mail-drain' },
-    });
-    client.on('error', (error: unknown) => logger.debug(`imap connection error: ${(error as Error).message}`));
-
-    const explain = (error: unknown) => explainImapError(error, settings);
-    try {
-      await client.connect();
-    } catch (error) {
-      client.close();
-      throw explain(error);
-    }
-    try {
-      await ensureFolders(client, foldersToEnsure(settings), logger);
-      const lock = await client.getMailboxLock(settings.folder);
-      const opened = client.mailbox;
-      const uidValidity = opened ? Number(opened.uidValidity) : 0;
-      return new Mailbox(client, () => lock.release(), settings, uidValidity);
-    } catch (error) {
-      await client.logout().catch(() => client.close());
-      throw explain(error);
-    }
+  /** Connects, authenticates with an app-only token, creates missing folders and locks the drained one. */
+  static async open(settings: Settings, tokens: TokenSource, logger: Logger): Promise<Mailbox> {
+    const mailbox = new Mailbox(settings, tokens, logger);
+    await mailbox.connect(false);
+    return mailbox;
   }
 
   /** UIDs and sizes of the messages to drain, oldest first. */
   async pending(): Promise<PendingMessage[]> {
-    return this.run(async () => {
+    return this.run(async (client) => {
       const query = this.settings.afterProcessing === 'flag' ? { seen: false } : { all: true };
-      const uids = (await this.client.search(query, { uid: true })) || [];
+      const uids = (await client.search(query, { uid: true })) || [];
       if (uids.length === 0) return [];
       const sizes = new Map<number, number>();
-      for await (const message of this.client.fetch(uids, { uid: true, size: true }, { uid: true })) {
+      for await (const message of client.fetch(uids, { uid: true, size: true }, { uid: true })) {
         sizes.set(message.uid, message.size ?? 0);
       }
       return uids
@@ -85,13 +71,13 @@ export class Mailbox {
     });
   }
 
-  /** Fetches the full source of these messages (BODY.PEEK[]: reading does not mark them \Seen). */
+  /** Fetches the full source of these messages (BODY.PEEK[]: reading does not mark them \\Seen). */
   async fetch(uids: number[]): Promise<FetchedMessage[]> {
     if (uids.length === 0) return [];
-    return this.run(async () => {
+    return this.run(async (client) => {
       const fetched: FetchedMessage[] = [];
       const query = { uid: true, size: true, internalDate: true, source: true };
-      for await (const message of this.client.fetch(uids, query, { uid: true })) {
+      for await (const message of client.fetch(uids, query, { uid: true })) {
         fetched.push(toFetched(message));
       }
       return fetched.sort((a, b) => a.uid - b.uid);
@@ -101,14 +87,14 @@ export class Mailbox {
   /** Settles handed-off messages the way AFTER_PROCESSING says, in one command per set. */
   async settle(uids: number[]): Promise<void> {
     if (uids.length === 0) return;
-    await this.run(() => settleAs(this.client, uids, this.settings.afterProcessing, this.settings.processedFolder));
+    await this.run((client) => settleAs(client, uids, this.settings.afterProcessing, this.settings.processedFolder));
   }
 
   /** Moves messages that cannot be handed off to FAILED_FOLDER (their raw bytes are already in Blob storage). */
   async quarantine(uids: number[]): Promise<void> {
     if (uids.length === 0) return;
-    await this.run(async () => {
-      await this.client.messageMove(uids, this.settings.failedFolder, { uid: true });
+    await this.run(async (client) => {
+      await client.messageMove(uids, this.settings.failedFolder, { uid: true });
     });
   }
 
@@ -117,11 +103,74 @@ export class Mailbox {
     await this.client.logout().catch(() => this.client.close());
   }
 
-  private async run<T>(action: () => Promise<T>): Promise<T> {
+  private async connect(fresh: boolean): Promise<void> {
+    const token = await this.tokens({ fresh });
+    const client = new ImapFlow({
+      host: this.settings.imap.host,
+      port: this.settings.imap.port,
+      secure: true,
+      servername: this.settings.imap.host,
+      auth: { user: this.settings.mailbox, accessToken: token.token },
+      logger: imapLogger(this.logger) as never,
+      disableAutoEnable: true,
+      socketTimeout: SOCKET_TIMEOUT_MS,
+      clientInfo: { name: 'mail-drain' },
+    });
+    client.on('error', (error: unknown) => this.logger.debug(`imap connection error: ${(error as Error).message}`));
     try {
-      return await action();
+      await client.connect();
     } catch (error) {
+      client.close();
       throw explainImapError(error, this.settings);
+    }
+    try {
+      await ensureFolders(client, foldersToEnsure(this.settings), this.logger);
+      const lock = await client.getMailboxLock(this.settings.folder);
+      const uidValidity = Number(client.mailbox ? client.mailbox.uidValidity : 0);
+      if (this.uidValidity !== 0 && uidValidity !== this.uidValidity) {
+        lock.release();
+        throw new DrainError(
+          'IMAP_UIDVALIDITY_CHANGED',
+          `UIDVALIDITY of ${this.settings.folder} changed from ${this.uidValidity} to ${uidValidity} during the drain.`,
+          'Nothing to do: the next run drains the folder afresh; messages already handed off but not settled are handed off again under new ids.',
+        );
+      }
+      this.client = client;
+      this.release = () => lock.release();
+      this.uidValidity = uidValidity;
+      this.tokenExpiresAt = token.expiresOnTimestamp;
+    } catch (error) {
+      await client.logout().catch(() => client.close());
+      throw explainImapError(error, this.settings);
+    }
+  }
+
+  private async reconnect(fresh: boolean): Promise<void> {
+    this.release();
+    this.release = () => {};
+    this.client.close();
+    await this.connect(fresh);
+  }
+
+  /**
+   * Runs one command sequence. Exchange ends a session whose token expired
+   * ("BYE ... AccessTokenExpired"): then the mailbox reconnects with a new token
+   * and runs the sequence again. Every sequence here is safe to repeat.
+   */
+  private async run<T>(action: (client: ImapFlow) => Promise<T>): Promise<T> {
+    if (Date.now() > this.tokenExpiresAt - TOKEN_REFRESH_MARGIN_MS) {
+      this.logger.info('The access token is about to expire; reconnecting with a new one.');
+      await this.reconnect(false);
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await action(this.client);
+      } catch (error) {
+        const explained = explainImapError(error, this.settings);
+        if (explained.code !== 'IMAP_TOKEN_EXPIRED' || attempt >= MAX_RECONNECTS) throw explained;
+        this.logger.info('Exchange ended the session because the token expired; reconnecting with a new token.');
+        await this.reconnect(true);
+      }
     }
   }
 }

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { DrainError } from './errors.js';
 
-export type CredentialType = 'secret' | 'certificate';
+export type CredentialType = 'secret' | 'certificate' | 'federated';
 export type AfterProcessing = 'move' | 'delete' | 'flag';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -21,8 +21,13 @@ export interface Settings {
   clientId: string;
   credential:
     | { type: 'secret'; secretName: string }
-    | { type: 'certificate'; certificateName: string };
+    | { type: 'certificate'; certificateName: string }
+    /** No secret anywhere: the managed identity's token is the app's client assertion. */
+    | { type: 'federated'; managedIdentityClientId: string };
+  /** Empty for `federated`, which reads nothing from Key Vault. */
   keyVaultUrl: string;
+  /** Warn this many days before the stored credential expires. */
+  credentialExpiryWarningDays: number;
   /** Entra ID host for every token request (AZURE_AUTHORITY_HOST). */
   authorityHost: string;
   /** Managed identity client id for Key Vault and Storage (user-assigned identity). */
@@ -104,15 +109,16 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   {
     name: 'CREDENTIAL_TYPE',
-    meaning: 'How the app proves its identity: a client secret or a certificate, both kept in Key Vault',
+    meaning:
+      'How the app proves its identity: a client secret or a certificate kept in Key Vault, or federated (the function\'s user-assigned managed identity, no secret at all)',
     default: 'secret',
-    fix: '"secret" or "certificate"',
-    check: oneOf('secret', 'certificate'),
+    fix: '"secret", "certificate" or "federated"',
+    check: oneOf('secret', 'certificate', 'federated'),
   },
   {
     name: 'KEY_VAULT_URL',
-    meaning: 'Key Vault that holds the app credential',
-    required: true,
+    meaning: 'Key Vault that holds the app credential (not used with federated)',
+    required: (env) => !credentialIs('federated')(env),
     fix: 'the vault URI, e.g. https://my-vault.vault.azure.net',
     check: httpsUrl,
   },
@@ -125,10 +131,17 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   {
     name: 'CLIENT_CERTIFICATE_NAME',
-    meaning: 'Key Vault certificate (PEM content type) with its private key',
+    meaning: 'Key Vault certificate with its private key (content type application/x-pem-file or application/x-pkcs12)',
     required: credentialIs('certificate'),
-    fix: 'the name of the Key Vault certificate, created or imported with content type application/x-pem-file',
+    fix: 'the name of the Key Vault certificate, with an exportable private key',
     check: (v) => (VAULT_OBJECT_NAME.test(v) ? undefined : 'is not a Key Vault certificate name'),
+  },
+  {
+    name: 'CREDENTIAL_EXPIRY_WARNING_DAYS',
+    meaning: 'Every run warns, with the renewal steps, when the secret or certificate expires within this many days',
+    default: '30',
+    fix: 'a whole number of days, e.g. 30',
+    check: (v) => (/^\d{1,4}$/.test(v) ? undefined : 'is not a whole number of days'),
   },
   {
     name: 'MAILBOX',
@@ -231,7 +244,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   {
     name: 'AZURE_CLIENT_ID',
-    meaning: 'Client ID of the user-assigned managed identity that reads Key Vault (and Storage)',
+    meaning:
+      'Client ID of the user-assigned managed identity that reads Key Vault (and Storage); with federated, the identity the app registration trusts',
+    required: credentialIs('federated'),
     fix: 'the client ID of the user-assigned managed identity; unset for a system-assigned identity',
     check: guid,
   },
@@ -294,8 +309,11 @@ export function loadSettings(env: Env = process.env): Settings {
     credential:
       credentialType === 'certificate'
         ? { type: 'certificate', certificateName: v('CLIENT_CERTIFICATE_NAME') }
-        : { type: 'secret', secretName: v('CLIENT_SECRET_NAME') },
-    keyVaultUrl: v('KEY_VAULT_URL'),
+        : credentialType === 'federated'
+          ? { type: 'federated', managedIdentityClientId: v('AZURE_CLIENT_ID') }
+          : { type: 'secret', secretName: v('CLIENT_SECRET_NAME') },
+    keyVaultUrl: values.KEY_VAULT_URL ?? '',
+    credentialExpiryWarningDays: Number(v('CREDENTIAL_EXPIRY_WARNING_DAYS')),
     authorityHost: v('AZURE_AUTHORITY_HOST').replace(/\/+$/, ''),
     managedIdentityClientId,
     mailbox: v('MAILBOX'),
@@ -319,6 +337,18 @@ export function loadSettings(env: Env = process.env): Settings {
     schedule: v('DRAIN_SCHEDULE'),
     logLevel: v('LOG_LEVEL') as LogLevel,
   };
+}
+
+/** The Key Vault name of the app credential, or what stands for it with federated. */
+export function credentialName(settings: Pick<Settings, 'credential'>): string {
+  switch (settings.credential.type) {
+    case 'secret':
+      return settings.credential.secretName;
+    case 'certificate':
+      return settings.credential.certificateName;
+    case 'federated':
+      return `managed identity ${settings.credential.managedIdentityClientId}`;
+  }
 }
 
 /** The timer schedule, read at function registration (before a drain's full validation). */

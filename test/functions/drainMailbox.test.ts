@@ -1,7 +1,8 @@
-import { after, before, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import functions, { type Timer } from '@azure/functions';
 import { drainMailbox } from '../../functions/drainMailbox.js';
+import { forgetCredentials } from '../../shared/credential.js';
 import { seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
 
 // The package is CommonJS; Node's ESM loader does not see InvocationContext as a named export.
@@ -12,6 +13,8 @@ before(async () => {
   stack = await startTestStack();
 });
 after(() => stack.stop());
+// Each test starts as a new process would: nothing cached from the last one.
+beforeEach(() => forgetCredentials());
 
 const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
 

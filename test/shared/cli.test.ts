@@ -1,7 +1,8 @@
-import { after, before, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { main, EXIT } from '../../shared/cli.js';
+import { forgetCredentials } from '../../shared/credential.js';
 import { seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
 
 let stack: TestStack;
@@ -9,6 +10,8 @@ before(async () => {
   stack = await startTestStack();
 });
 after(() => stack.stop());
+// Each test starts as a new process would: nothing cached from the last one.
+beforeEach(() => forgetCredentials());
 
 async function run(argv: string[], env: Record<string, string | undefined>) {
   const saved = { ...process.env };

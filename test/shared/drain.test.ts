@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { drain, isComplete } from '../../shared/drain.js';
 import { DrainError } from '../../shared/errors.js';
 import { messageKey, queueMessageSchema, type MailMessage } from '../../shared/queueMessage.js';
+import { forgetCredentials } from '../../shared/credential.js';
 import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
 import { startFaultyProxy } from '../support/faultyProxy.js';
 import { BATCH_SIZE } from '../../shared/drain.js';
@@ -29,6 +30,8 @@ before(async () => {
 });
 after(() => stack.stop());
 beforeEach(async () => {
+  // Each test starts as a new process would: nothing cached from the last one.
+  forgetCredentials();
   await stack.drainQueue();
 });
 
