@@ -13,6 +13,7 @@ const hoodiecrow = require('hoodiecrow-imap') as (options: object) => Hoodiecrow
 
 interface HoodiecrowConnection {
   state: string;
+  socket: import('node:net').Socket;
   send(response: object, description: string, parsed: object, data: unknown): void;
 }
 interface HoodiecrowParsed {
@@ -23,7 +24,10 @@ interface HoodiecrowFolder {
   messages: { uid: number; raw: string; flags: string[]; internaldate: string }[];
   uidvalidity: number;
 }
+type CommandHandler = (c: HoodiecrowConnection, parsed: HoodiecrowParsed & { command: string }, data: unknown, done: () => void) => void;
+
 interface HoodiecrowServer {
+  getCommandHandler(command: string): CommandHandler | false;
   server: import('node:net').Server;
   folderCache: Record<string, HoodiecrowFolder>;
   listen(port: number, host: string): void;
@@ -36,8 +40,25 @@ interface HoodiecrowServer {
   appendMessage(folder: string, flags: string[], internaldate: string | Date, raw: string): void;
 }
 
-/** Decides whether `token` lets `user` in: undefined when it does, else the reason. */
+/**
+ * Decides whether `token` lets `user` in: undefined when it does, else the
+ * reason. 'not connected' lets the login succeed and then answers every command
+ * as Exchange does for a mailbox the app has no permission on.
+ */
 export type TokenCheck = (user: string, token: string) => string | undefined;
+
+/** Exchange Online's words for the situations it has no code for (recorded from its sessions). */
+export const EXCHANGE_RESPONSES = {
+  authenticateFailed: 'AUTHENTICATE failed.',
+  notConnected: 'User is authenticated but not connected.',
+  throttled: (ms: number) => `Request is throttled. Suggested Backoff Time: ${ms} milliseconds`,
+  tokenExpired: 'Session invalidated - AccessTokenExpired',
+} as const;
+
+/** What the server answers to a command instead of running it: a tagged NO/BAD, or an untagged BYE that ends the session. */
+export type ScriptedResponse = { kind: 'NO' | 'BAD' | 'BYE'; text: string };
+/** Consulted before every command of an authenticated session; undefined runs the command. */
+export type CommandInterceptor = (command: string) => ScriptedResponse | undefined;
 
 export interface SeedMessage {
   raw: Buffer;
@@ -53,6 +74,10 @@ export interface LocalImapServer {
   append(folder: string, message: SeedMessage): void;
   /** Reasons the server refused a login, in order (never the token). */
   refusals: string[];
+  /** Replaces the interceptor for the commands of authenticated sessions (undefined: none). */
+  intercept(interceptor: CommandInterceptor | undefined): void;
+  /** How many sessions have logged in. */
+  logins: number;
   close(): Promise<void>;
 }
 
@@ -71,7 +96,12 @@ function imapDate(date: Date): string {
  * base64("user=" user ^A "auth=Bearer " token ^A ^A). Failures answer with
  * Exchange's own words, "AUTHENTICATE failed.".
  */
-function xoauth2(checkToken: TokenCheck, refusals: string[]) {
+/** The TokenCheck reason that makes a login succeed into a session that can do nothing. */
+export const NOT_CONNECTED = 'not connected';
+
+const notConnected = new WeakSet<HoodiecrowConnection>();
+
+function xoauth2(checkToken: TokenCheck, refusals: string[], stats: { logins: number }) {
   return (server: HoodiecrowServer) => {
     server.registerCapability('AUTH=XOAUTH2', (c) => c.state === 'Not Authenticated');
     server.setCommandHandler('AUTHENTICATE XOAUTH2', (connection, parsed, data, done) => {
@@ -91,10 +121,17 @@ function xoauth2(checkToken: TokenCheck, refusals: string[]) {
         Buffer.from(initial, 'base64').toString('utf8'),
       );
       const reason = match ? checkToken(match[1]!, match[2]!) : 'malformed XOAUTH2 initial response';
-      if (reason) {
+      if (reason === NOT_CONNECTED) {
+        // Exchange accepts the token of an app without mailbox permission, then refuses every command.
         refusals.push(reason);
-        reply('NO', 'AUTHENTICATE failed.');
+        notConnected.add(connection);
+        connection.state = 'Authenticated';
+        reply('OK', 'AUTHENTICATE completed.');
+      } else if (reason) {
+        refusals.push(reason);
+        reply('NO', EXCHANGE_RESPONSES.authenticateFailed);
       } else {
+        stats.logins++;
         connection.state = 'Authenticated';
         reply('OK', 'AUTHENTICATE completed.');
       }
@@ -111,6 +148,8 @@ export async function startLocalImapServer(options: {
   messages?: SeedMessage[];
 }): Promise<LocalImapServer> {
   const refusals: string[] = [];
+  const stats = { logins: 0 };
+  let interceptor: CommandInterceptor | undefined;
   const folders = Object.fromEntries((options.folders ?? []).map((name) => [name, {}]));
   const server = hoodiecrow({
     secureConnection: true,
@@ -118,7 +157,7 @@ export async function startLocalImapServer(options: {
     plugins: [
       'ID',
       'SASL-IR',
-      xoauth2(options.checkToken, refusals),
+      xoauth2(options.checkToken, refusals, stats),
       'LOGINDISABLED',
       'NAMESPACE',
       'ENABLE',
@@ -131,6 +170,7 @@ export async function startLocalImapServer(options: {
     id: { name: 'mail-drain local IMAP', vendor: 'hoodiecrow' },
     storage: { INBOX: { messages: [] }, '': { separator: '/', folders } },
   });
+  interceptCommands(server, () => interceptor);
   // hoodiecrow keeps message sources as binary strings.
   for (const message of options.messages ?? []) appendTo(server, 'INBOX', message);
 
@@ -142,6 +182,12 @@ export async function startLocalImapServer(options: {
     host: 'localhost',
     port,
     refusals,
+    intercept: (next) => {
+      interceptor = next;
+    },
+    get logins() {
+      return stats.logins;
+    },
     messages(folder) {
       const box = server.folderCache[folder === 'INBOX' ? 'INBOX' : folder];
       return (box?.messages ?? []).map((m) => ({
@@ -157,6 +203,37 @@ export async function startLocalImapServer(options: {
         // Open client connections would keep close() waiting.
         (server.server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       }),
+  };
+}
+
+/** Answers commands of authenticated sessions as Exchange does when it throttles, ends a session, or refuses a mailbox. */
+function interceptCommands(server: HoodiecrowServer, current: () => CommandInterceptor | undefined): void {
+  const original = server.getCommandHandler.bind(server);
+  server.getCommandHandler = (command) => {
+    const handler = original(command);
+    if (!handler) return handler;
+    return (connection, parsed, data, done) => {
+      const upper = command.toUpperCase();
+      const scripted =
+        connection.state === 'Not Authenticated' || upper === 'LOGOUT'
+          ? undefined
+          : notConnected.has(connection)
+            ? ({ kind: 'BAD', text: EXCHANGE_RESPONSES.notConnected } as const)
+            : current()?.(upper);
+      if (!scripted) return handler(connection, parsed, data, done);
+      if (scripted.kind === 'BYE') {
+        connection.send({ tag: '*', command: 'BYE', attributes: [{ type: 'TEXT', value: scripted.text }] }, 'BYE', parsed, data);
+        connection.socket.end();
+      } else {
+        connection.send(
+          { tag: parsed.tag, command: scripted.kind, attributes: [{ type: 'TEXT', value: scripted.text }] },
+          scripted.kind,
+          parsed,
+          data,
+        );
+      }
+      return done();
+    };
   };
 }
 

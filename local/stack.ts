@@ -19,7 +19,7 @@ import { startAzurite, type LocalAzurite } from './azurite.js';
 import { startFakeEntra, type FakeEntra } from './entra.js';
 import { startFakeKeyVault, type FakeKeyVault } from './keyVault.js';
 import { startFakeManagedIdentity, type FakeManagedIdentity } from './managedIdentity.js';
-import { startLocalImapServer, type LocalImapServer, type SeedMessage } from './imapServer.js';
+import { NOT_CONNECTED, startLocalImapServer, type LocalImapServer, type SeedMessage } from './imapServer.js';
 
 export const EXCHANGE_AUDIENCE = 'https://outlook.office365.com';
 export const IMAP_ROLE = 'IMAP.AccessAsApp';
@@ -36,6 +36,14 @@ export interface LocalStack {
   mailbox: string;
   /** Mailboxes the app may open, as Add-MailboxPermission grants them. */
   mailboxGrants: Set<string>;
+  /**
+   * Whether the Exchange service principal exists (New-ServicePrincipal). Without it
+   * Exchange answers AUTHENTICATE failed; without a mailbox grant, it logs the app in
+   * and then answers "User is authenticated but not connected".
+   */
+  exchangeServicePrincipal: { registered: boolean };
+  /** Every access token the IMAP server was shown (for leak checks; never log them). */
+  tokensSeen: string[];
   /** The drain's settings for this stack, as app settings (names as in the README). */
   settings: Record<string, string>;
   /** What the platform provides in Azure: the managed identity endpoint and CA trust. */
@@ -81,9 +89,12 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     started.push(azurite);
 
     const mailboxGrants = new Set([mailbox.toLowerCase()]);
+    const exchangeServicePrincipal = { registered: true };
+    const tokensSeen: string[] = [];
     const tls = ca.issue(['localhost']);
     // Exchange's checks, in its order: a valid token for Exchange, the app role, then the mailbox permission.
     const checkToken = (user: string, token: string) => {
+      tokensSeen.push(token);
       let claims;
       try {
         claims = entra.verifyAccessToken(token, EXCHANGE_AUDIENCE);
@@ -91,7 +102,8 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
         return `token rejected: ${(error as Error).message}`;
       }
       if (!claims.roles?.includes(IMAP_ROLE)) return `token lacks the ${IMAP_ROLE} role`;
-      if (!mailboxGrants.has(user.toLowerCase())) return `no mailbox permission on ${user}`;
+      if (!exchangeServicePrincipal.registered) return 'no Exchange service principal for the app';
+      if (!mailboxGrants.has(user.toLowerCase())) return NOT_CONNECTED;
       return undefined;
     };
     let imap = await startLocalImapServer({ tls, checkToken, messages: options.messages ?? [] });
@@ -128,6 +140,8 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       clientSecret,
       mailbox,
       mailboxGrants,
+      exchangeServicePrincipal,
+      tokensSeen,
       queueName,
       containerName,
       settings,

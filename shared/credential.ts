@@ -98,8 +98,8 @@ export class AppCredential {
     return new AppCredential(settings, await readStoredCredential(settings, logger));
   }
 
-  get isStale(): boolean {
-    return Date.now() - this.stored.loadedAt > CREDENTIAL_MAX_AGE_MS;
+  isStale(now: number): boolean {
+    return now - this.stored.loadedAt > CREDENTIAL_MAX_AGE_MS;
   }
 
   /**
@@ -126,15 +126,15 @@ export class AppCredential {
    * Fails an expired credential before any request to Entra ID, and warns, on
    * every run, within CREDENTIAL_EXPIRY_WARNING_DAYS of the expiry.
    */
-  checkExpiry(logger: Logger, now = new Date()): void {
+  checkExpiry(logger: Logger, warningDays: number, now: number): void {
     const expiresOn = this.stored.expiresOn;
     if (!expiresOn) return;
     const what = `${this.stored.kind} "${credentialName(this.settings)}"`;
-    if (expiresOn.getTime() <= now.getTime()) {
+    if (expiresOn.getTime() <= now) {
       throw new DrainError('CREDENTIAL_EXPIRED', `The app's ${what} in Key Vault expired on ${expiresOn.toISOString()}.`, renewalSteps(this.settings));
     }
-    const days = (expiresOn.getTime() - now.getTime()) / 86_400_000;
-    if (days <= this.settings.credentialExpiryWarningDays) {
+    const days = (expiresOn.getTime() - now) / 86_400_000;
+    if (days <= warningDays) {
       logger.warn(
         `The app's ${what} expires on ${expiresOn.toISOString()} (in ${Math.floor(days)} days). Renew it before then: ${renewalSteps(this.settings)}`,
       );
@@ -199,8 +199,15 @@ async function readStoredCredential(settings: Settings, logger: Logger): Promise
 export function certificatePem(value: string, contentType: string | undefined, name: string): string {
   if (contentType === 'application/x-pkcs12') {
     try {
-      // Key Vault exports a certificate's PFX base64-encoded, without a password.
-      const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.decode64(value)), '');
+      // Key Vault keeps a certificate's PFX base64-encoded without a password: either an
+      // empty one (a MAC over "") or none at all (no MAC), depending on how it was imported.
+      const der = forge.util.decode64(value);
+      let p12: forge.pkcs12.Pkcs12Pfx;
+      try {
+        p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(der), false, '');
+      } catch {
+        p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(der), false);
+      }
       const keyBags = [
         ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag] ?? []),
         ...(p12.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag] ?? []),
@@ -272,15 +279,15 @@ const cache = new Map<string, AppCredential>();
  * The app credential for these settings, kept across timer runs in this process
  * and read again from Key Vault after CREDENTIAL_MAX_AGE_MS.
  */
-export async function appCredential(settings: Settings, logger: Logger): Promise<AppCredential> {
+export async function appCredential(settings: Settings, logger: Logger, now = Date.now()): Promise<AppCredential> {
   const key = JSON.stringify([settings.tenantId, settings.clientId, settings.authorityHost, settings.keyVaultUrl, settings.credential]);
   let app = cache.get(key);
-  if (!app || app.isStale) {
+  if (!app || app.isStale(now)) {
     app = await AppCredential.load(settings, logger);
     cache.set(key, app);
   }
   try {
-    app.checkExpiry(logger);
+    app.checkExpiry(logger, settings.credentialExpiryWarningDays, now);
   } catch (error) {
     cache.delete(key); // read Key Vault again next run: the renewal may be there by then
     throw error;

@@ -116,7 +116,8 @@ export function explainTokenError(error: unknown, ctx: Context): DrainError {
       'The tenant needs Exchange Online (a licence with it), and the app must request https://outlook.office365.com/.default. ' +
         `Check with: az ad sp show --id ${EXCHANGE_APP_ID}`,
     );
-  if (has(700027) || has(700024) || has(7000218) || has(70021) || has(700023))
+  // 700027/700024/7000218/700023: certificate assertions; 70021/700211/700212/700213/50013: federated ones.
+  if ([700027, 700024, 7000218, 700023, 70021, 700211, 700212, 700213, 50013].some(has))
     return make(
       'ENTRA_ASSERTION_INVALID',
       `Entra ID rejected the app's client assertion (AADSTS${codes.join(', AADSTS')}).`,

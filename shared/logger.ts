@@ -75,9 +75,10 @@ export const consoleSink: LogSink = {
 
 /**
  * The shape imapflow expects of a logger (pino-like: one object per call).
- * Its chatter goes to debug; what it reports as a warning or error stays one.
+ * Its chatter goes to debug. Its warnings are failed commands, which the
+ * drain reports itself with an explanation, so they go to debug too.
  */
-export function imapLogger(logger: Logger) {
+export function imapLogger(logger: Logger, onCommandError: (error: unknown) => void = () => {}) {
   const line = (entry: unknown) => {
     if (typeof entry !== 'object' || entry === null) return format(entry);
     const { msg, src, ...rest } = entry as Record<string, unknown>;
@@ -90,7 +91,12 @@ export function imapLogger(logger: Logger) {
     trace: () => {},
     debug: (entry: unknown) => logger.debug(line(entry)),
     info: (entry: unknown) => logger.debug(line(entry)),
-    warn: (entry: unknown) => logger.warn(line(entry)),
+    // imapflow reports a failed command only here (and returns false): keep the error.
+    warn: (entry: unknown) => {
+      const error = (entry as { err?: unknown } | null)?.err;
+      if (error) onCommandError(error);
+      logger.debug(line(entry));
+    },
     error: (entry: unknown) => logger.error(line(entry)),
     fatal: (entry: unknown) => logger.error(line(entry)),
   };

@@ -39,6 +39,8 @@ export class Mailbox {
   private client!: ImapFlow;
   private release: () => void = () => {};
   private tokenExpiresAt = 0;
+  /** The last command error imapflow reported: it returns false from failed commands instead of throwing. */
+  private lastCommandError: unknown;
   uidValidity = 0;
 
   private constructor(
@@ -58,7 +60,7 @@ export class Mailbox {
   async pending(): Promise<PendingMessage[]> {
     return this.run(async (client) => {
       const query = this.settings.afterProcessing === 'flag' ? { seen: false } : { all: true };
-      const uids = (await client.search(query, { uid: true })) || [];
+      const uids = this.succeeded(await client.search(query, { uid: true }), 'UID SEARCH') ?? [];
       if (uids.length === 0) return [];
       const sizes = new Map<number, number>();
       for await (const message of client.fetch(uids, { uid: true, size: true }, { uid: true })) {
@@ -87,15 +89,15 @@ export class Mailbox {
   /** Settles handed-off messages the way AFTER_PROCESSING says, in one command per set. */
   async settle(uids: number[]): Promise<void> {
     if (uids.length === 0) return;
-    await this.run((client) => settleAs(client, uids, this.settings.afterProcessing, this.settings.processedFolder));
+    await this.run(async (client) =>
+      this.succeeded(await settleAs(client, uids, this.settings.afterProcessing, this.settings.processedFolder), `settle (${this.settings.afterProcessing})`),
+    );
   }
 
   /** Moves messages that cannot be handed off to FAILED_FOLDER (their raw bytes are already in Blob storage). */
   async quarantine(uids: number[]): Promise<void> {
     if (uids.length === 0) return;
-    await this.run(async (client) => {
-      await client.messageMove(uids, this.settings.failedFolder, { uid: true });
-    });
+    await this.run(async (client) => this.succeeded(await client.messageMove(uids, this.settings.failedFolder, { uid: true }), 'UID MOVE'));
   }
 
   async close(): Promise<void> {
@@ -111,7 +113,7 @@ export class Mailbox {
       secure: true,
       servername: this.settings.imap.host,
       auth: { user: this.settings.mailbox, accessToken: token.token },
-      logger: imapLogger(this.logger) as never,
+      logger: imapLogger(this.logger, (error) => (this.lastCommandError = error)) as never,
       disableAutoEnable: true,
       socketTimeout: SOCKET_TIMEOUT_MS,
       clientInfo: { name: 'mail-drain' },
@@ -145,6 +147,14 @@ export class Mailbox {
     }
   }
 
+  /** The result of an imapflow command that returns false on failure, or the failure it logged. */
+  private succeeded<T>(result: T | false, command: string): T {
+    if (result !== false) return result;
+    const error = this.lastCommandError ?? new Error(`${command} failed`);
+    this.lastCommandError = undefined;
+    throw error;
+  }
+
   private async reconnect(fresh: boolean): Promise<void> {
     this.release();
     this.release = () => {};
@@ -164,6 +174,7 @@ export class Mailbox {
     }
     for (let attempt = 0; ; attempt++) {
       try {
+        this.lastCommandError = undefined;
         return await action(this.client);
       } catch (error) {
         const explained = explainImapError(error, this.settings);
@@ -187,18 +198,16 @@ async function ensureFolders(client: ImapFlow, paths: string[], logger: Logger):
   }
 }
 
-async function settleAs(client: ImapFlow, uids: number[], mode: AfterProcessing, processedFolder: string): Promise<void> {
+/** False when the server refused (imapflow's convention). */
+async function settleAs(client: ImapFlow, uids: number[], mode: AfterProcessing, processedFolder: string): Promise<unknown> {
   switch (mode) {
     case 'move':
-      await client.messageMove(uids, processedFolder, { uid: true });
-      return;
+      return client.messageMove(uids, processedFolder, { uid: true });
     case 'delete':
       // imapflow stores \Deleted and expunges just these UIDs (UID EXPUNGE, RFC 4315).
-      await client.messageDelete(uids, { uid: true });
-      return;
+      return client.messageDelete(uids, { uid: true });
     case 'flag':
-      await client.messageFlagsAdd(uids, ['\\Seen'], { uid: true });
-      return;
+      return client.messageFlagsAdd(uids, ['\\Seen'], { uid: true });
   }
 }
 

@@ -150,17 +150,28 @@ describe('failures leave the mailbox untouched', () => {
   before(() => stack.reseed(seeded.messages.slice(0, 2)));
 
   test('an IMAP authentication failure is explained and settles nothing', async () => {
-    stack.mailboxGrants.clear();
+    stack.exchangeServicePrincipal.registered = false;
     try {
       const error = await expectDrainError(drain(stack.settingsWith(), capturingLogger().logger), 'IMAP_AUTH_FAILED');
       assert.match(error.remedy, /IMAP\.AccessAsApp/);
       assert.match(error.remedy, new RegExp(`New-ServicePrincipal -AppId ${stack.clientId}`));
       assert.match(error.remedy, /Add-MailboxPermission -Identity invoices@contoso.example/);
     } finally {
-      stack.mailboxGrants.add(stack.mailbox);
+      stack.exchangeServicePrincipal.registered = true;
     }
     assert.equal(stack.imap.messages('INBOX').length, 2);
     assert.equal((await stack.drainQueue()).length, 0);
+  });
+
+  test('a missing mailbox permission ("User is authenticated but not connected") is explained', async () => {
+    stack.mailboxGrants.clear();
+    try {
+      const error = await expectDrainError(drain(stack.settingsWith(), capturingLogger().logger), 'IMAP_MAILBOX_NOT_CONNECTED');
+      assert.match(error.remedy, /Add-MailboxPermission -Identity invoices@contoso.example -User <enterprise-app-object-id> -AccessRights FullAccess/);
+    } finally {
+      stack.mailboxGrants.add(stack.mailbox);
+    }
+    assert.equal(stack.imap.messages('INBOX').length, 2);
   });
 
   test('a missing Key Vault secret is explained and settles nothing', async () => {

@@ -1,0 +1,166 @@
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { drain, isComplete } from '../../shared/drain.js';
+import { appCredential, CREDENTIAL_MAX_AGE_MS, forgetCredentials } from '../../shared/credential.js';
+import { DrainError } from '../../shared/errors.js';
+import { IMAP_ROLE } from '../../local/stack.js';
+import { makeAppCertificate } from '../support/certificates.js';
+import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
+
+let stack: TestStack;
+let seeded: Awaited<ReturnType<typeof seededDemo>>;
+before(async () => {
+  seeded = await seededDemo();
+  stack = await startTestStack();
+});
+after(() => stack.stop());
+beforeEach(async () => {
+  forgetCredentials();
+  stack.entra.addApp({ clientId: stack.clientId, secret: stack.clientSecret, roles: [IMAP_ROLE] });
+  stack.vault.setSecret('mail-drain-client-secret', { value: stack.clientSecret });
+  await stack.reseed(seeded.messages.slice(0, 2));
+  await stack.drainQueue();
+});
+
+async function drainsBoth(overrides: Record<string, string>) {
+  const { lines, logger } = capturingLogger();
+  const report = await drain(stack.settingsWith(overrides), logger);
+  assert.ok(isComplete(report), lines.join('\n'));
+  assert.equal(report.handedOff.length, 2);
+  assert.equal((await stack.drainQueue()).length, 2);
+  return lines;
+}
+
+async function drainError(overrides: Record<string, string>): Promise<DrainError> {
+  try {
+    await drain(stack.settingsWith(overrides), capturingLogger().logger);
+  } catch (error) {
+    assert.ok(error instanceof DrainError, String(error));
+    return error;
+  }
+  assert.fail('the drain succeeded');
+}
+
+describe('certificate credential', () => {
+  for (const [label, contentType, withChain] of [
+    ['PEM', 'application/x-pem-file', false],
+    ['PEM with its chain', 'application/x-pem-file', true],
+    ['PKCS#12', 'application/x-pkcs12', false],
+    ['PKCS#12 with its chain', 'application/x-pkcs12', true],
+    ['PKCS#12 without a MAC', 'application/x-pkcs12-unprotected', false],
+  ] as const) {
+    test(`a Key Vault certificate as ${label} signs the client assertion`, async () => {
+      const cert = makeAppCertificate({ withChain });
+      stack.entra.addApp({ clientId: stack.clientId, certificatePem: cert.certificatePem, roles: [IMAP_ROLE] });
+      stack.vault.setSecret('mail-drain-cert', {
+        value: contentType === 'application/x-pkcs12' ? cert.pfxBase64 : contentType === 'application/x-pem-file' ? cert.pem : cert.pfxUnprotectedBase64,
+        contentType: contentType === 'application/x-pkcs12-unprotected' ? 'application/x-pkcs12' : contentType,
+      });
+      await drainsBoth({ CREDENTIAL_TYPE: 'certificate', CLIENT_CERTIFICATE_NAME: 'mail-drain-cert' });
+      const tokenRequest = stack.entra.requests.at(-1)!;
+      assert.equal(tokenRequest.clientId, stack.clientId);
+    });
+  }
+
+  test('a certificate the app registration does not know is explained as ENTRA_ASSERTION_INVALID', async () => {
+    const registered = makeAppCertificate();
+    const stored = makeAppCertificate();
+    stack.entra.addApp({ clientId: stack.clientId, certificatePem: registered.certificatePem, roles: [IMAP_ROLE] });
+    stack.vault.setSecret('mail-drain-cert', { value: stored.pem, contentType: 'application/x-pem-file' });
+    const error = await drainError({ CREDENTIAL_TYPE: 'certificate', CLIENT_CERTIFICATE_NAME: 'mail-drain-cert' });
+    assert.equal(error.code, 'ENTRA_ASSERTION_INVALID');
+    assert.match(error.remedy, /az ad app credential reset --id .* --cert @app.cer --append/);
+    assert.equal(stack.imap.messages('INBOX').length, 2);
+  });
+
+  test('a certificate that is not PEM or PKCS#12 is named', async () => {
+    stack.vault.setSecret('mail-drain-cert', { value: 'not a certificate', contentType: 'text/plain' });
+    const error = await drainError({ CREDENTIAL_TYPE: 'certificate', CLIENT_CERTIFICATE_NAME: 'mail-drain-cert' });
+    assert.equal(error.code, 'CREDENTIAL_INVALID');
+    assert.match(error.message, /"mail-drain-cert" is neither PEM with its private key nor PKCS#12/);
+  });
+});
+
+describe('federated credential', () => {
+  test('the managed identity token is the client assertion: no secret anywhere', async () => {
+    stack.entra.addApp({ clientId: stack.clientId, federatedSubjects: [stack.identity.principalId], roles: [IMAP_ROLE] });
+    const before = stack.vault.requests.length;
+    await drainsBoth({ CREDENTIAL_TYPE: 'federated', KEY_VAULT_URL: '', CLIENT_SECRET_NAME: '' });
+    assert.equal(stack.vault.requests.length, before, 'Key Vault is not read');
+    assert.ok(stack.identity.requests.some((r) => r.resource === 'api://AzureADTokenExchange'));
+  });
+
+  test('an app without the federated credential is explained', async () => {
+    stack.entra.addApp({ clientId: stack.clientId, federatedSubjects: [], roles: [IMAP_ROLE] });
+    const error = await drainError({ CREDENTIAL_TYPE: 'federated' });
+    assert.match(error.code, /ENTRA_/);
+    assert.match(error.remedy, /federated/);
+  });
+});
+
+describe('rotation', () => {
+  test('a secret rotated in Key Vault is used at once when Entra rejects the cached one', async () => {
+    const settings = stack.settingsWith();
+    const { lines, logger } = capturingLogger();
+    const app = await appCredential(settings, logger);
+    await app.mailboxToken(logger);
+    const rotated = 'rotated~secret-value-0123456789';
+    stack.entra.addApp({ clientId: stack.clientId, secret: rotated, roles: [IMAP_ROLE] });
+    stack.vault.setSecret('mail-drain-client-secret', { value: rotated });
+    // The next run in this process: the cached credential, and Exchange wants a new token.
+    assert.equal(await appCredential(settings, logger), app, 'the credential is kept across runs');
+    const token = await app.mailboxToken(logger, { fresh: true });
+    assert.equal(stack.entra.verifyAccessToken(token.token, 'https://outlook.office365.com').appid, stack.clientId);
+    assert.ok(lines.some((l) => /rejected the cached secret; using version/.test(l)), lines.join('\n'));
+    // And the drain itself works on the rotated secret.
+    await drainsBoth({});
+  });
+
+  test('a credential older than an hour is read again from Key Vault', async () => {
+    const settings = stack.settingsWith();
+    const logger = capturingLogger().logger;
+    const first = await appCredential(settings, logger);
+    assert.equal(await appCredential(settings, logger), first, 'kept across runs');
+    const reads = stack.vault.requests.length;
+    const later = await appCredential(settings, logger, Date.now() + CREDENTIAL_MAX_AGE_MS + 1000);
+    assert.notEqual(later, first, 'read again after an hour');
+    assert.ok(stack.vault.requests.length > reads, 'Key Vault was asked');
+  });
+});
+
+describe('expiry', () => {
+  test('a secret expiring within CREDENTIAL_EXPIRY_WARNING_DAYS warns on every run with the renewal steps', async () => {
+    const expiresOn = new Date(Date.now() + 10 * 86_400_000);
+    stack.vault.setSecret('mail-drain-client-secret', { value: stack.clientSecret, expiresOn });
+    for (let run = 0; run < 2; run++) {
+      const lines = await drainsBoth({});
+      const warning = lines.find((l) => /expires on/.test(l));
+      assert.ok(warning, `run ${run} warns`);
+      assert.match(warning, new RegExp(expiresOn.toISOString().slice(0, 10)));
+      assert.match(warning, /az ad app credential reset --id .* --append/);
+      assert.match(warning, /az keyvault secret set --vault-name kv --name mail-drain-client-secret/);
+      await stack.reseed(seeded.messages.slice(0, 2));
+    }
+    const quiet = await drainsBoth({ CREDENTIAL_EXPIRY_WARNING_DAYS: '5' });
+    assert.ok(!quiet.some((l) => /expires on/.test(l)), 'no warning outside the window');
+  });
+
+  test('an expired secret fails the run before any request to Entra ID', async () => {
+    stack.vault.setSecret('mail-drain-client-secret', { value: stack.clientSecret, expiresOn: new Date(Date.now() - 60_000) });
+    const tokenRequests = stack.entra.requests.length;
+    const error = await drainError({});
+    assert.equal(error.code, 'CREDENTIAL_EXPIRED');
+    assert.match(error.remedy, /az ad app credential reset/);
+    assert.equal(stack.entra.requests.length, tokenRequests, 'Entra ID was not called');
+    assert.equal(stack.imap.messages('INBOX').length, 2);
+  });
+
+  test("a certificate's notAfter counts as its expiry", async () => {
+    const cert = makeAppCertificate({ notAfter: new Date(Date.now() - 86_400_000) });
+    stack.entra.addApp({ clientId: stack.clientId, certificatePem: cert.certificatePem, roles: [IMAP_ROLE] });
+    stack.vault.setSecret('mail-drain-cert', { value: cert.pem, contentType: 'application/x-pem-file' });
+    const error = await drainError({ CREDENTIAL_TYPE: 'certificate', CLIENT_CERTIFICATE_NAME: 'mail-drain-cert' });
+    assert.equal(error.code, 'CREDENTIAL_EXPIRED');
+    assert.match(error.remedy, /az keyvault certificate/);
+  });
+});
