@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { describe } from './errors.js';
 import { appCredential, platformCredential } from './credential.js';
 import { handOff, type HandOffResult, type MailboxRef } from './handOff.js';
-import type { Logger } from './logger.js';
+import { routeAzureSdkLogs, type Logger } from './logger.js';
 import { Mailbox, type PendingMessage } from './mailbox.js';
 import { Outbox } from './outbox.js';
 import type { Settings } from './settings.js';
@@ -40,6 +40,7 @@ export function isComplete(report: DrainReport): boolean {
 }
 
 export async function drain(settings: Settings, logger: Logger): Promise<DrainReport> {
+  routeAzureSdkLogs(logger, settings.logLevel);
   const app = await appCredential(settings, logger);
   const outbox = Outbox.open(settings.output.storage, settings.output, () =>
     platformCredential(settings, settings.output.storage.kind === 'identity' ? settings.output.storage.clientId : undefined),

@@ -8,6 +8,7 @@
  * form-encoded client secrets and assertions) are masked by pattern.
  */
 import { format } from 'node:util';
+import { AzureLogger, setLogLevel } from '@azure/logger';
 import type { LogLevel } from './settings.js';
 
 export interface Logger {
@@ -108,4 +109,19 @@ function safeJson(value: unknown): string {
   } catch {
     return format(value);
   }
+}
+
+/**
+ * At debug level, the Azure SDK's own logs (token requests, Key Vault and
+ * Storage calls) join ours, redacted like every other line. Only its "info"
+ * level: the SDK logs secrets at "verbose", and we never go there.
+ */
+export function routeAzureSdkLogs(logger: Logger, level: LogLevel): void {
+  if (level !== 'debug') {
+    setLogLevel('warning');
+    AzureLogger.log = (...args: unknown[]) => logger.warn(`azure ${format(...args)}`);
+    return;
+  }
+  setLogLevel('info');
+  AzureLogger.log = (...args: unknown[]) => logger.debug(`azure ${format(...args)}`);
 }

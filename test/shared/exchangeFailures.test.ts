@@ -134,6 +134,7 @@ test('debug logging shows the conversation but never a secret, token, key or XOA
   const output = [...secretRun.lines, ...certificateRun.lines].join('\n');
   assert.match(output, /imap C: .*AUTHENTICATE XOAUTH2/, 'the IMAP conversation is logged');
   assert.match(output, /imap S: /);
+  assert.match(output, /azure .*getToken\(\) => SUCCESS/, 'token requests are logged');
   const tokens = stack.tokensSeen.slice(tokensBefore);
   assert.ok(tokens.length >= 2);
   const forbidden = [
