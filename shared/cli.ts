@@ -1,24 +1,31 @@
 /**
  * The command line: `mail-drain drain [--settings FILE] [--json]` runs one drain
  * with the settings in the environment (or a local.settings.json file) and exits
- * 0 only when every message was handed off or quarantined.
+ * 0 only when every message was handed off or quarantined. `mail-drain doctor`
+ * checks every step of the chain without draining and says what to fix.
  */
 import { parseArgs } from 'node:util';
 import { describe, isDrainError } from './errors.js';
 import { drain, isComplete, type DrainReport } from './drain.js';
+import { runDoctor } from './doctor.js';
 import { consoleSink, createLogger } from './logger.js';
 import { loadSettings, withSettingsFile } from './settings.js';
 
 export const EXIT = { ok: 0, incomplete: 1, failed: 2, usage: 64 } as const;
 
 const USAGE = `Usage: mail-drain drain [--settings local.settings.json] [--json]
+       mail-drain doctor [--settings local.settings.json]
 
   drain        Drain the mailbox once: every message to the queue, then settle it.
+  doctor       Check each step without draining: settings, the credential in Key Vault,
+               the token and what it grants, IMAP login and folder, queue and container
+               (a probe message and blob, deleted at once). Failures say what to do.
   --settings   A Functions settings file whose "Values" override the environment.
   --json       Print the drain report as JSON on stdout.
 
 Settings are documented in the README. Exit codes: 0 all handed off or quarantined,
-1 some messages left in the mailbox, 2 the drain could not run (the error says why).`;
+1 some messages left in the mailbox, 2 the drain could not run (the error says why).
+doctor exits 0 when every check passes, 2 when one fails.`;
 
 export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
   let parsed;
@@ -33,9 +40,13 @@ export async function main(argv: string[], out: (line: string) => void = console
     return EXIT.usage;
   }
   const [command] = parsed.positionals;
-  if (parsed.values.help || command !== 'drain') {
+  if (parsed.values.help || (command !== 'drain' && command !== 'doctor')) {
     out(USAGE);
     return parsed.values.help ? EXIT.ok : EXIT.usage;
+  }
+  if (command === 'doctor') {
+    const { ok } = await runDoctor(process.env, out, { settingsFile: parsed.values.settings });
+    return ok ? EXIT.ok : EXIT.failed;
   }
 
   try {
