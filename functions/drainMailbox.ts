@@ -6,10 +6,16 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { drain, isComplete, summaryLine } from '../shared/drain.js';
 import { isDrainError } from '../shared/errors.js';
+import { functionTimeoutMs } from '../shared/hostConfig.js';
 import { createLogger, type LogSink } from '../shared/logger.js';
 import { drainSchedule, loadSettings } from '../shared/settings.js';
 
+// host.json sits at the app root: two levels up from dist/functions/ (and from functions/ under tsx, one).
+const HOST_JSON = new URL(import.meta.url.includes('/dist/') ? '../../host.json' : '../host.json', import.meta.url);
+const TIMEOUT_MS = functionTimeoutMs(HOST_JSON);
+
 export async function drainMailbox(_timer: Timer, context: InvocationContext): Promise<void> {
+  const deadline = TIMEOUT_MS === undefined ? undefined : Date.now() + TIMEOUT_MS;
   const sink: LogSink = {
     debug: (line) => context.debug(line),
     info: (line) => context.info(line),
@@ -18,7 +24,8 @@ export async function drainMailbox(_timer: Timer, context: InvocationContext): P
   };
   try {
     const settings = loadSettings();
-    const report = await drain(settings, createLogger(sink, settings.logLevel));
+    // The drain stops starting new batches in time to settle before the host's timeout.
+    const report = await drain(settings, createLogger(sink, settings.logLevel), { deadline });
     // A partial drain fails the invocation, so that it shows in monitoring and alerts.
     if (!isComplete(report)) throw new Error(`${summaryLine(report)}. The rest stays in the mailbox for the next run.`);
   } catch (error) {

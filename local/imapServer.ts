@@ -146,6 +146,8 @@ export async function startLocalImapServer(options: {
   checkToken: TokenCheck;
   folders?: string[];
   messages?: SeedMessage[];
+  /** UIDVALIDITY of INBOX (default 1): a new value is what a renumbered folder looks like. */
+  uidValidity?: number;
 }): Promise<LocalImapServer> {
   const refusals: string[] = [];
   const stats = { logins: 0 };
@@ -168,7 +170,7 @@ export async function startLocalImapServer(options: {
       'LITERALPLUS',
     ],
     id: { name: 'mail-drain local IMAP', vendor: 'hoodiecrow' },
-    storage: { INBOX: { messages: [] }, '': { separator: '/', folders } },
+    storage: { INBOX: { messages: [], uidvalidity: options.uidValidity ?? 1 }, '': { separator: '/', folders } },
   });
   interceptCommands(server, () => interceptor);
   // hoodiecrow keeps message sources as binary strings.

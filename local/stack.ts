@@ -53,7 +53,7 @@ export interface LocalStack {
    * `settings.IMAP_PORT` follows). The rest of the stack stays: MSAL keeps the
    * managed identity endpoint and its tokens for the life of a process.
    */
-  reseed(messages: SeedMessage[]): Promise<void>;
+  reseed(messages: SeedMessage[], options?: { uidValidity?: number }): Promise<void>;
   queueName: string;
   containerName: string;
   stop(): Promise<void>;
@@ -109,7 +109,9 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     let imap = await startLocalImapServer({ tls, checkToken, messages: options.messages ?? [] });
     started.push({ stop: () => imap.close() });
 
-    await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(queueName).createIfNotExists();
+    // What infra/ deploys: the queue, its poison queue, the container.
+    const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
+    for (const name of [queueName, `${queueName}-poison`]) await queues.getQueueClient(name).createIfNotExists();
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(containerName).createIfNotExists();
 
     const settings: Record<string, string> = {
@@ -145,9 +147,9 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       queueName,
       containerName,
       settings,
-      async reseed(messages) {
+      async reseed(messages, reseedOptions = {}) {
         await imap.close();
-        imap = await startLocalImapServer({ tls, checkToken, messages });
+        imap = await startLocalImapServer({ tls, checkToken, messages, uidValidity: reseedOptions.uidValidity });
         settings.IMAP_PORT = String(imap.port);
       },
       platformEnv: { ...identity.env(), NODE_EXTRA_CA_CERTS: ca.certPath },

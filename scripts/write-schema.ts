@@ -1,7 +1,12 @@
-/** Writes schema/queue-message.schema.json from the zod schema in shared/queueMessage.ts. */
+/** Writes the JSON Schemas in schema/ from the zod schemas in shared/queueMessage.ts. */
 import { writeFileSync } from 'node:fs';
-import { queueMessageJsonSchema } from '../shared/queueMessage.js';
+import { poisonMessageJsonSchema, queueMessageJsonSchema } from '../shared/queueMessage.js';
 
-const file = new URL('../schema/queue-message.schema.json', import.meta.url);
-writeFileSync(file, `${JSON.stringify(queueMessageJsonSchema(), null, 2)}\n`);
-console.log(`Wrote ${file.pathname}`);
+for (const [name, schema] of [
+  ['queue-message.schema.json', queueMessageJsonSchema()],
+  ['poison-message.schema.json', poisonMessageJsonSchema()],
+] as const) {
+  const file = new URL(`../schema/${name}`, import.meta.url);
+  writeFileSync(file, `${JSON.stringify(schema, null, 2)}\n`);
+  console.log(`Wrote ${file.pathname}`);
+}

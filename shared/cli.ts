@@ -62,15 +62,17 @@ export async function main(argv: string[], out: (line: string) => void = console
 }
 
 export function formatReport(report: DrainReport): string {
+  if (report.skipped) return `Mailbox ${report.mailbox}, folder ${report.folder}: another drain holds it; nothing done.`;
   const lines = [
     `Mailbox ${report.mailbox}, folder ${report.folder}: ${report.found} message(s) found.`,
     `  handed off:   ${report.handedOff.length} -> ${report.queueUrl}`,
     ...report.handedOff.map((m) => `    UID ${m.uid}  ${m.subject ?? '(no subject)'}${m.viaBlob ? '  [payload in blob]' : ''}`),
     `  quarantined:  ${report.quarantined.length}`,
-    ...report.quarantined.map((m) => `    UID ${m.uid}  ${m.reason}  raw: ${m.rawBlobUrl}`),
+    ...report.quarantined.map((m) => `    UID ${m.uid}  ${m.reason}: ${m.detail}  raw: ${m.rawBlobUrl}`),
     `  failed:       ${report.failed.length} (left in the mailbox for the next run)`,
     ...report.failed.map((m) => `    UID ${m.uid}  ${m.error}`),
   ];
   if (report.notAttempted > 0) lines.push(`  not attempted: ${report.notAttempted} (left for the next run)`);
+  if (report.stoppedBecause) lines.push(`  stopped early: ${report.stoppedBecause}`);
   return lines.join('\n');
 }

@@ -35,13 +35,17 @@ export type DrainErrorCode =
 export class DrainError extends Error {
   override readonly name = 'DrainError';
 
+  /** How long the service asked us to wait before trying again, when it said. */
+  readonly retryAfterMs?: number;
+
   constructor(
     readonly code: DrainErrorCode,
     message: string,
     readonly remedy: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   /** Message and remedy in one text, as an operator reads it in a log. */

@@ -215,10 +215,11 @@ export function explainImapError(error: unknown, ctx: Context): DrainError {
     );
   const throttled = /Request is throttled\. Suggested Backoff Time: (\d+) milliseconds/i.exec(text);
   if (throttled)
-    return make(
+    return new DrainError(
       'IMAP_THROTTLED',
       `Exchange is throttling this mailbox; it asks to wait ${throttled[1]} ms.`,
       'Nothing to do: the next run continues. If it persists, run less often (DRAIN_SCHEDULE) or check other clients of the same mailbox.',
+      { cause: error, retryAfterMs: Number(throttled[1]) },
     );
   if (e.authenticationFailed || /AUTHENTICATE failed/i.test(text))
     return make(

@@ -5,6 +5,7 @@
  * No IMAP command is issued inside a FETCH iterator: a batch is fetched whole,
  * handed off, and only then settled, with one command per UID set.
  */
+import type { Readable } from 'node:stream';
 import type { AccessToken } from '@azure/identity';
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
 import { DrainError } from './errors.js';
@@ -34,6 +35,9 @@ export type TokenSource = (options: { fresh: boolean }) => Promise<AccessToken>;
 const TOKEN_REFRESH_MARGIN_MS = 2 * 60_000;
 /** Reconnects after Exchange ends a session for an expired token, per command. */
 const MAX_RECONNECTS = 2;
+/** Throttled commands are tried again this often, waiting as Exchange asks, up to MAX_THROTTLE_WAIT_MS each. */
+const MAX_THROTTLE_RETRIES = 2;
+const MAX_THROTTLE_WAIT_MS = 30_000;
 
 export class Mailbox {
   private client!: ImapFlow;
@@ -83,6 +87,18 @@ export class Mailbox {
         fetched.push(toFetched(message));
       }
       return fetched.sort((a, b) => a.uid - b.uid);
+    });
+  }
+
+  /**
+   * Streams one message's source to `sink` (BODY.PEEK[] through imapflow's
+   * download): for messages too large to hold in memory.
+   */
+  async stream<T>(uid: number, sink: (content: Readable) => Promise<T>): Promise<T> {
+    return this.run(async (client) => {
+      const { content } = await client.download(String(uid), undefined, { uid: true });
+      if (!content) throw new Error(`UID ${uid} is no longer in ${this.settings.folder}`);
+      return sink(content);
     });
   }
 
@@ -165,22 +181,34 @@ export class Mailbox {
   /**
    * Runs one command sequence. Exchange ends a session whose token expired
    * ("BYE ... AccessTokenExpired"): then the mailbox reconnects with a new token
-   * and runs the sequence again. Every sequence here is safe to repeat.
+   * and runs the sequence again. A throttled sequence runs again after the wait
+   * Exchange suggests, when it is short. Every sequence here is safe to repeat.
    */
   private async run<T>(action: (client: ImapFlow) => Promise<T>): Promise<T> {
     if (Date.now() > this.tokenExpiresAt - TOKEN_REFRESH_MARGIN_MS) {
       this.logger.info('The access token is about to expire; reconnecting with a new one.');
       await this.reconnect(false);
     }
-    for (let attempt = 0; ; attempt++) {
+    let reconnects = 0;
+    let throttled = 0;
+    for (;;) {
       try {
         this.lastCommandError = undefined;
         return await action(this.client);
       } catch (error) {
         const explained = explainImapError(error, this.settings);
-        if (explained.code !== 'IMAP_TOKEN_EXPIRED' || attempt >= MAX_RECONNECTS) throw explained;
-        this.logger.info('Exchange ended the session because the token expired; reconnecting with a new token.');
-        await this.reconnect(true);
+        if (explained.code === 'IMAP_TOKEN_EXPIRED' && reconnects++ < MAX_RECONNECTS) {
+          this.logger.info('Exchange ended the session because the token expired; reconnecting with a new token.');
+          await this.reconnect(true);
+        } else if (explained.code === 'IMAP_THROTTLED' && throttled++ < MAX_THROTTLE_RETRIES && (explained.retryAfterMs ?? 0) <= MAX_THROTTLE_WAIT_MS) {
+          // imapflow has usually waited already (it records throttleWaited); otherwise wait here.
+          const waited = (error as { throttleWaited?: number }).throttleWaited ?? 0;
+          const wait = Math.max(0, (explained.retryAfterMs ?? 0) - waited);
+          this.logger.info(`Exchange is throttling; trying again in ${wait} ms.`);
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        } else {
+          throw explained;
+        }
       }
     }
   }

@@ -5,12 +5,16 @@
  * Blob names are derived from the message id, so a re-delivery of the same
  * message overwrites the same blobs instead of leaving copies behind.
  */
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/identity';
 import { explainStorageError } from './explain.js';
 import { sha256 } from './parseMessage.js';
-import { encodeForQueue, QUEUE_JSON_LIMIT, type QueueMessage } from './queueMessage.js';
+import { encodeForQueue, QUEUE_JSON_LIMIT, type PoisonMessage, type QueueMessage } from './queueMessage.js';
+import { MailboxLease } from './mailboxLease.js';
+import type { Logger } from './logger.js';
 import type { StorageConnection } from './settings.js';
 
 export interface StoredBlob {
@@ -22,6 +26,7 @@ export interface StoredBlob {
 export class Outbox {
   private constructor(
     private readonly queue: QueueClient,
+    private readonly poisonQueue: QueueClient,
     private readonly container: ContainerClient,
   ) {}
 
@@ -34,7 +39,11 @@ export class Outbox {
       storage.kind === 'connectionString'
         ? BlobServiceClient.fromConnectionString(storage.connectionString)
         : new BlobServiceClient(storage.blobServiceUri, credential());
-    return new Outbox(queues.getQueueClient(names.queueName), blobs.getContainerClient(names.containerName));
+    return new Outbox(
+      queues.getQueueClient(names.queueName),
+      queues.getQueueClient(`${names.queueName}-poison`),
+      blobs.getContainerClient(names.containerName),
+    );
   }
 
   get queueUrl(): string {
@@ -54,6 +63,44 @@ export class Outbox {
       throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
     }
     return { blobUrl: blob.url, size: content.length, sha256: sha256(content) };
+  }
+
+  /** Streams `content` to a blob, hashing it on the way: for messages too large to hold in memory. */
+  async putBlobStream(name: string, content: Readable, contentType: string): Promise<StoredBlob> {
+    const blob = this.container.getBlockBlobClient(name);
+    const hash = createHash('sha256');
+    let size = 0;
+    const counted = content.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          size += chunk.length;
+          done(null, chunk);
+        },
+      }),
+    );
+    content.on('error', (error) => counted.destroy(error));
+    try {
+      // 4 MiB blocks, 2 in flight: at most ~8 MiB of the message in memory at once.
+      await blob.uploadStream(counted, 4 * 1024 * 1024, 2, { blobHTTPHeaders: { blobContentType: contentType } });
+    } catch (error) {
+      throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
+    }
+    return { blobUrl: blob.url, size, sha256: hash.digest('hex') };
+  }
+
+  /** Reports a quarantined message on the poison queue. */
+  async sendPoison(message: PoisonMessage): Promise<void> {
+    try {
+      await this.poisonQueue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'));
+    } catch (error) {
+      throw explainStorageError(error, `queue ${this.poisonQueue.name}`);
+    }
+  }
+
+  /** The per-mailbox lease: one drain at a time (see mailboxLease.ts). */
+  leaseMailbox(mailbox: string, folder: string, logger: Logger): Promise<MailboxLease | undefined> {
+    return MailboxLease.acquire(this.container, mailbox, folder, logger);
   }
 
   /**

@@ -89,11 +89,43 @@ export const queueMessageSchema = z
   .union([mailMessageSchema, envelopeMessageSchema])
   .describe('One mail from the drained mailbox. A message with payloadBlobUrl carries only envelope fields; read the rest from that blob.');
 
+/**
+ * What the poison queue (`<OUTPUT_QUEUE>-poison`) carries for each quarantined
+ * message: why, and where its untouched raw bytes are.
+ */
+export const poisonMessageSchema = z
+  .object({
+    schemaVersion: z.literal(SCHEMA_VERSION),
+    id: envelopeShape.id,
+    mailbox: z.string(),
+    folder: z.string(),
+    uid: z.number().int().positive(),
+    uidValidity: z.number().int().nonnegative(),
+    reason: z
+      .enum(['unparseable', 'too-large', 'max-attempts'])
+      .describe('unparseable: mailparser failed; too-large: over MAX_MESSAGE_BYTES; max-attempts: hand-off failed MAX_ATTEMPTS times'),
+    detail: z.string().describe('The error, in words'),
+    raw: blobRef.describe('The original MIME message, byte for byte'),
+    movedTo: z.string().describe('The mailbox folder the message was moved to (FAILED_FOLDER)'),
+    quarantinedAt: z.string().describe('ISO 8601'),
+  })
+  .strict();
+
+export type PoisonMessage = z.infer<typeof poisonMessageSchema>;
 export type Address = z.infer<typeof address>;
 export type Attachment = z.infer<typeof attachmentSchema>;
 export type MailMessage = z.infer<typeof mailMessageSchema>;
 export type EnvelopeMessage = z.infer<typeof envelopeMessageSchema>;
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
+
+/** The JSON Schema of the poison queue message, as committed in schema/. */
+export function poisonMessageJsonSchema(): object {
+  return {
+    $id: 'urn:mail-drain:poison-message:v1',
+    title: 'mail-drain poison queue message',
+    ...z.toJSONSchema(poisonMessageSchema, { target: 'draft-2020-12' }),
+  };
+}
 
 /** The JSON Schema of the queue message, as committed in schema/. */
 export function queueMessageJsonSchema(): object {

@@ -28,6 +28,10 @@ export interface Settings {
   keyVaultUrl: string;
   /** Warn this many days before the stored credential expires. */
   credentialExpiryWarningDays: number;
+  /** Larger messages are quarantined unparsed (streamed to Blob storage, never held in memory). */
+  maxMessageBytes: number;
+  /** Failed hand-offs of one message, across runs, before it is quarantined. */
+  maxAttempts: number;
   /** Entra ID host for every token request (AZURE_AUTHORITY_HOST). */
   authorityHost: string;
   /** Managed identity client id for Key Vault and Storage (user-assigned identity). */
@@ -62,9 +66,10 @@ export const MICROSOFT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Key Vault object names: 1-127 alphanumerics and dashes.
 const VAULT_OBJECT_NAME = /^[0-9a-zA-Z-]{1,127}$/;
-// Azure Storage queue names: 3-63 lowercase letters, digits and single dashes.
-const QUEUE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
-const CONTAINER_NAME = QUEUE_NAME;
+// Azure Storage queue names: 3-63 lowercase letters, digits and single dashes; ours
+// leave room for the "-poison" suffix of the poison queue.
+const QUEUE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]$/;
+const CONTAINER_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 
 const oneOf = (...allowed: string[]) => (value: string) =>
   allowed.includes(value) ? undefined : `must be one of ${allowed.join(', ')}`;
@@ -190,15 +195,31 @@ export const SETTINGS: readonly SettingSpec[] = [
     fix: 'an IMAP folder path',
   },
   {
+    name: 'MAX_MESSAGE_BYTES',
+    meaning:
+      'Messages larger than this are quarantined without parsing: raw bytes streamed to Blob storage, moved to FAILED_FOLDER (Exchange Online allows up to 150 MB)',
+    default: String(50 * 1024 * 1024),
+    fix: 'a number of bytes, e.g. 52428800 for 50 MB',
+    check: (v) => (/^\d{4,10}$/.test(v) ? undefined : 'is not a number of bytes (1000 or more)'),
+  },
+  {
+    name: 'MAX_ATTEMPTS',
+    meaning: 'Failed hand-offs of one message, counted across runs, before it is quarantined as poison',
+    default: '5',
+    fix: 'a whole number from 1 to 100',
+    check: (v) => (/^\d{1,3}$/.test(v) && +v >= 1 && +v <= 100 ? undefined : 'is not a whole number from 1 to 100'),
+  },
+  {
     name: 'OUTPUT_QUEUE',
-    meaning: 'Storage queue that receives one message per mail',
+    meaning: 'Storage queue that receives one message per mail; quarantined messages are reported on <OUTPUT_QUEUE>-poison',
     default: 'inbound-mail',
     fix: '3-63 lowercase letters, digits and single dashes',
     check: (v) => (QUEUE_NAME.test(v) ? undefined : 'is not a valid queue name'),
   },
   {
     name: 'OUTPUT_CONTAINER',
-    meaning: 'Blob container for raw messages, attachments and oversized payloads (claim check)',
+    meaning:
+      'Blob container for raw messages, attachments and oversized payloads (claim check), quarantined messages and the per-mailbox lease',
     default: 'inbound-mail',
     fix: '3-63 lowercase letters, digits and single dashes',
     check: (v) => (CONTAINER_NAME.test(v) ? undefined : 'is not a valid container name'),
@@ -314,6 +335,8 @@ export function loadSettings(env: Env = process.env): Settings {
           : { type: 'secret', secretName: v('CLIENT_SECRET_NAME') },
     keyVaultUrl: values.KEY_VAULT_URL ?? '',
     credentialExpiryWarningDays: Number(v('CREDENTIAL_EXPIRY_WARNING_DAYS')),
+    maxMessageBytes: Number(v('MAX_MESSAGE_BYTES')),
+    maxAttempts: Number(v('MAX_ATTEMPTS')),
     authorityHost: v('AZURE_AUTHORITY_HOST').replace(/\/+$/, ''),
     managedIdentityClientId,
     mailbox: v('MAILBOX'),

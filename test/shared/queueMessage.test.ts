@@ -1,12 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { messageKey, queueMessageJsonSchema, QUEUE_JSON_LIMIT } from '../../shared/queueMessage.js';
+import { messageKey, poisonMessageJsonSchema, queueMessageJsonSchema, QUEUE_JSON_LIMIT } from '../../shared/queueMessage.js';
 import { inBatches } from '../../shared/drain.js';
 
-test('the committed JSON Schema is the one generated from the code', () => {
-  const committed = JSON.parse(readFileSync(new URL('../../schema/queue-message.schema.json', import.meta.url), 'utf8'));
-  assert.deepEqual(committed, queueMessageJsonSchema(), 'run npm run schema and commit schema/queue-message.schema.json');
+test('the committed JSON Schemas are the ones generated from the code', () => {
+  for (const [file, generated] of [
+    ['queue-message.schema.json', queueMessageJsonSchema()],
+    ['poison-message.schema.json', poisonMessageJsonSchema()],
+  ] as const) {
+    const committed = JSON.parse(readFileSync(new URL(`../../schema/${file}`, import.meta.url), 'utf8'));
+    assert.deepEqual(committed, generated, `run npm run schema and commit schema/${file}`);
+  }
 });
 
 test('the idempotency key is stable and changes with mailbox, folder, UIDVALIDITY and UID', () => {
