@@ -102,6 +102,19 @@ param failedFolder string = 'Failed'
 @description('Optional. Timer schedule of the drain (NCRONTAB with seconds).')
 param drainSchedule string = '0 */5 * * * *'
 
+@description('Optional. Days before the credential expires from which every run warns.')
+@minValue(0)
+param credentialExpiryWarningDays int = 30
+
+@description('Optional. Messages larger than this many bytes are quarantined unparsed (Exchange Online allows up to 150 MB).')
+@minValue(1000)
+param maxMessageBytes int = 52428800
+
+@description('Optional. Failed hand-offs of one message, across runs, before it is quarantined.')
+@minValue(1)
+@maxValue(100)
+param maxAttempts int = 5
+
 @description('Optional. Entra ID host for token requests. Defaults to this cloud\'s.')
 param authorityHost string = environment().authentication.loginEndpoint
 
@@ -274,6 +287,9 @@ module functionApp 'modules/function-app.bicep' = {
     outputQueueEndpoint: outputStorage.outputs.queueEndpoint
     outputBlobEndpoint: outputStorage.outputs.blobEndpoint
     drainSchedule: drainSchedule
+    credentialExpiryWarningDays: credentialExpiryWarningDays
+    maxMessageBytes: maxMessageBytes
+    maxAttempts: maxAttempts
     authorityHost: authorityHost
     logLevel: logLevel
   }

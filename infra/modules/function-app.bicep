@@ -110,6 +110,19 @@ param outputBlobEndpoint string
 @description('Optional. DRAIN_SCHEDULE (NCRONTAB with seconds).')
 param drainSchedule string = '0 */5 * * * *'
 
+@description('Optional. CREDENTIAL_EXPIRY_WARNING_DAYS.')
+@minValue(0)
+param credentialExpiryWarningDays int = 30
+
+@description('Optional. MAX_MESSAGE_BYTES.')
+@minValue(1000)
+param maxMessageBytes int = 52428800
+
+@description('Optional. MAX_ATTEMPTS.')
+@minValue(1)
+@maxValue(100)
+param maxAttempts int = 5
+
 @description('Optional. AZURE_AUTHORITY_HOST.')
 param authorityHost string = environment().authentication.loginEndpoint
 
@@ -215,6 +228,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     // The settings module treats an empty value as unset.
     CLIENT_SECRET_NAME: credentialType == 'secret' ? credentialName : ''
     CLIENT_CERTIFICATE_NAME: credentialType == 'certificate' ? credentialName : ''
+    CREDENTIAL_EXPIRY_WARNING_DAYS: string(credentialExpiryWarningDays)
     MAILBOX: mailbox
     MAIL_FOLDER: mailFolder
     IMAP_HOST: imapHost
@@ -222,6 +236,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     AFTER_PROCESSING: afterProcessing
     PROCESSED_FOLDER: processedFolder
     FAILED_FOLDER: failedFolder
+    MAX_MESSAGE_BYTES: string(maxMessageBytes)
+    MAX_ATTEMPTS: string(maxAttempts)
     OUTPUT_QUEUE: outputQueueName
     OUTPUT_CONTAINER: outputContainerName
     // Empty on purpose: a connection string needs shared keys, which the account refuses.
