@@ -76,8 +76,9 @@ export const consoleSink: LogSink = {
 
 /**
  * The shape imapflow expects of a logger (pino-like: one object per call).
- * Its chatter goes to debug. Its warnings are failed commands, which the
- * drain reports itself with an explanation, so they go to debug too.
+ * Its chatter goes to debug. Its warnings (failed commands) and errors
+ * (connection errors) reach the drain as exceptions, which it reports with an
+ * explanation, so they go to debug too.
  */
 export function imapLogger(logger: Logger, onCommandError: (error: unknown) => void = () => {}) {
   const line = (entry: unknown) => {
@@ -98,7 +99,8 @@ export function imapLogger(logger: Logger, onCommandError: (error: unknown) => v
       if (error) onCommandError(error);
       logger.debug(line(entry));
     },
-    error: (entry: unknown) => logger.error(line(entry)),
+    // Connection errors reach the drain as exceptions, which it explains; the raw ones are for debugging.
+    error: (entry: unknown) => logger.debug(line(entry)),
     fatal: (entry: unknown) => logger.error(line(entry)),
   };
 }
@@ -118,7 +120,8 @@ function safeJson(value: unknown): string {
  */
 export function routeAzureSdkLogs(logger: Logger, level: LogLevel): void {
   if (level !== 'debug') {
-    setLogLevel('warning');
+    // The SDK's warnings are mostly about credentials DefaultAzureCredential skips: noise here.
+    setLogLevel('error');
     AzureLogger.log = (...args: unknown[]) => logger.warn(`azure ${format(...args)}`);
     return;
   }
