@@ -6,6 +6,9 @@
  *   GET  /{tenant}/discovery/v2.0/keys                     the signing key (JWKS)
  *   POST /{tenant}/oauth2/v2.0/token                       client_credentials with a client secret, a
  *                                                          certificate assertion or a federated assertion
+ * and, for resource servers that validate tokens remotely (the local Dovecot standing in for
+ * Exchange Online, which validates its tokens itself; Entra has no such endpoint):
+ *   POST /{tenant}/oauth2/introspect?audience=..&role=..  token introspection (RFC 7662)
  * Failures carry Entra's JSON error shape and AADSTS codes: that is what callers map to remedies.
  *
  * MSAL sends instance discovery to login.microsoftonline.com whatever the authority,
@@ -86,7 +89,22 @@ export interface FakeEntra {
   failNext(status: number, body?: object, count?: number): void;
   /** Every request, in order; never secrets or assertions. */
   requests: { path: string; grantType?: string; clientId?: string; scope?: string }[];
+  /**
+   * The introspection endpoint (RFC 7662) for a resource server that accepts tokens with this
+   * audience and, if given, this app role. A POST of `token=...` answers `{"active": true, ...claims}`
+   * when the signature, issuer, lifetime, audience and role all check out, else `{"active": false}`.
+   */
+  introspectionUrl(requires: { audience: string; role?: string }): string;
+  /** Every introspection answered, in order, with the reason for an inactive answer; never the token. */
+  introspections: Introspection[];
   close(): Promise<void>;
+}
+
+export interface Introspection {
+  active: boolean;
+  /** Why the token is not active, in verifyAccessToken's words or naming the missing role. */
+  reason?: string;
+  appid?: string;
 }
 
 /** Audience of a managed identity token presented as a federated credential. */
@@ -198,6 +216,11 @@ export async function startFakeEntra(options: {
       injected = { status, body, remaining: count };
     },
     requests: [],
+    introspectionUrl({ audience, role }) {
+      const query = new URLSearchParams({ audience, ...(role ? { role } : {}) });
+      return `${authorityHost}/${tenantId}/oauth2/introspect?${query}`;
+    },
+    introspections: [],
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -239,6 +262,9 @@ export async function startFakeEntra(options: {
         }
         if (!knownTenant) return send(res, fail(400, 'invalid_request', 90002, tenantNotFound));
         return send(res, token(form, fail));
+      case 'POST oauth2/introspect':
+        if (!knownTenant) return send(res, fail(400, 'invalid_request', 90002, tenantNotFound));
+        return send(res, introspect(form, url.searchParams, fail));
       default:
         return send(res, { status: 404, body: { error: 'not_found', error_description: `The fake Entra ID has no ${route}` } });
     }
@@ -279,6 +305,31 @@ export async function startFakeEntra(options: {
       appidacr: form.has('client_assertion') ? '2' : '1',
     });
     return { status: 200, body: { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken } };
+  }
+
+  /**
+   * RFC 7662: an inactive token gets `{"active": false}` and nothing else, so the reason is kept
+   * only in `introspections`. Arrays (roles) are included as claims; Dovecot's parser skips them.
+   */
+  function introspect(form: URLSearchParams, requires: URLSearchParams, fail: Fail): Reply {
+    const token = form.get('token');
+    if (!token) return fail(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'token'.");
+    const audience = requires.get('audience');
+    if (!audience) return fail(400, 'invalid_request', 900144, "The introspection URL must name the resource's 'audience'.");
+    const role = requires.get('role');
+    const inactive = (reason: string, appid?: string): Reply => {
+      fake.introspections.push({ active: false, reason, appid });
+      return { status: 200, body: { active: false } };
+    };
+    let claims: AccessTokenClaims;
+    try {
+      claims = fake.verifyAccessToken(token, audience);
+    } catch (error) {
+      return inactive((error as Error).message);
+    }
+    if (role && !claims.roles?.includes(role)) return inactive(`access token lacks the app role '${role}'`, claims.appid);
+    fake.introspections.push({ active: true, appid: claims.appid });
+    return { status: 200, body: { ...claims, active: true, token_type: 'Bearer', client_id: claims.appid } };
   }
 
   function checkSecret(app: FakeApp, form: URLSearchParams, fail: Fail): Reply | undefined {

@@ -168,3 +168,45 @@ test('verifyAccessToken rejects a wrong audience, an expired token, a foreign ke
   const tampered = `${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`;
   assert.throws(() => entra.verifyAccessToken(tampered, outlook), /signature/);
 });
+
+test('the introspection endpoint (RFC 7662) answers active only for a token of this tenant, unexpired, for the audience and with the role', async () => {
+  const url = entra.introspectionUrl({ audience: outlook, role: 'IMAP.AccessAsApp' });
+  const introspect = async (token: string, at = url) => {
+    const response = await fetch(at, { method: 'POST', body: new URLSearchParams({ token }) });
+    assert.equal(response.status, 200);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const before = entra.introspections.length;
+
+  const good = await introspect(entra.issueToken({ aud: outlook, appid: clientId, roles: ['IMAP.AccessAsApp'] }));
+  assert.equal(good.active, true);
+  assert.equal(good.aud, outlook);
+  assert.equal(good.client_id, clientId);
+  assert.equal(good.sub, entra.servicePrincipalId(clientId));
+  assert.deepEqual(good.roles, ['IMAP.AccessAsApp']);
+
+  const refused = [
+    entra.issueToken({ aud: 'https://graph.microsoft.com', appid: clientId, roles: ['IMAP.AccessAsApp'] }),
+    entra.issueToken({ aud: outlook, appid: clientId, roles: ['IMAP.AccessAsApp'], lifetimeSeconds: -1 }),
+    entra.issueToken({ aud: outlook, appid: clientId }),
+    'not-a-jwt',
+  ];
+  for (const token of refused) assert.deepEqual(await introspect(token), { active: false }, 'an inactive answer says nothing more');
+  assert.deepEqual(
+    entra.introspections.slice(before).map((i) => [i.active, i.reason?.replace(/ at .*/, '')]),
+    [
+      [true, undefined],
+      [false, "access token audience is 'https://graph.microsoft.com', expected 'https://outlook.office365.com'"],
+      [false, 'access token expired'],
+      [false, "access token lacks the app role 'IMAP.AccessAsApp'"],
+      [false, 'not a compact JWT (expected three dot-separated parts)'],
+    ],
+  );
+  assert.ok(!JSON.stringify(entra.requests).includes('eyJ'), 'the request log never holds tokens');
+
+  // Without a role requirement any Exchange token is active; an unknown tenant has no endpoint.
+  assert.equal((await introspect(entra.issueToken({ aud: outlook, appid: clientId }), entra.introspectionUrl({ audience: outlook }))).active, true);
+  const otherTenant = url.replace(tenantId, '00000000-1111-4222-8333-444455556666');
+  const response = await fetch(otherTenant, { method: 'POST', body: new URLSearchParams({ token: 'x' }) });
+  assert.equal(response.status, 400);
+});
