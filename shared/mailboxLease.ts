@@ -14,9 +14,13 @@ import type { BlobLeaseClient, BlockBlobClient, ContainerClient } from '@azure/s
 import { explainStorageError } from './explain.js';
 import type { Logger } from './logger.js';
 
-/** Storage allows 15-60 s or infinite; a finite lease frees itself when its holder dies. */
-export const LEASE_SECONDS = 60;
-const RENEW_EVERY_MS = 15_000;
+/**
+ * Storage allows 15-60 s or infinite; a finite lease frees itself when its
+ * holder dies. 30 s, renewed every 10 s, survives two failed renewals (the SDK
+ * retries each) and lets the next timer run take over half a minute after a crash.
+ */
+export const LEASE_SECONDS = 30;
+const RENEW_EVERY_MS = 10_000;
 
 export interface DrainState {
   uidValidity?: number;
