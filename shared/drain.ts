@@ -129,9 +129,11 @@ async function drainFolder(
       forgetSettled(lease, results);
       await lease.save();
 
-      if (results.some((r) => r.outcome === 'failed')) {
-        // Storage is failing; the rest would fail too. Leave them for the next run.
-        stopEarly(report, 'a hand-off failed', sizes.slice(index + 1), logger);
+      if (results.length > 0 && results.every((r) => r.outcome === 'failed')) {
+        // Not one message got through: Storage is down, the rest would fail too. Leave them
+        // for the next run. (Failures of single messages do not stop the drain: MAX_ATTEMPTS
+        // quarantines those.)
+        stopEarly(report, 'every hand-off of a batch failed', sizes.slice(index + 1), logger);
         break;
       }
     } catch (error) {

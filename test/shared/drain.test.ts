@@ -208,7 +208,7 @@ describe('failures leave the mailbox untouched', () => {
 });
 
 describe('a queue failure mid-drain', () => {
-  test('settles what the queue acknowledged and leaves every other message in the mailbox', async () => {
+  test('settles what the queue acknowledged, leaves every other message in the mailbox, and stops once nothing gets through', async () => {
     const total = BATCH_SIZE + 5;
     await stack.reseed(
       Array.from({ length: total }, (_, i) => ({
@@ -226,8 +226,8 @@ describe('a queue failure mid-drain', () => {
 
       assert.equal(isComplete(report), false);
       assert.equal(report.handedOff.length, 3);
-      assert.equal(report.failed.length, BATCH_SIZE - 3);
-      assert.equal(report.notAttempted, 5, 'the second batch is left for the next run');
+      assert.equal(report.failed.length, total - 3, 'the second batch was tried too: some of the first got through');
+      assert.match(report.stoppedBecause ?? '', /every hand-off of a batch failed/);
       assert.match(report.failed[0]!.error, /STORAGE_FORBIDDEN/);
 
       const queued = await stack.drainQueue();
@@ -240,6 +240,25 @@ describe('a queue failure mid-drain', () => {
       );
       assert.equal(inbox.length, total - 3, 'every message not on the queue is still in the inbox');
       assert.equal(stack.imap.messages('Failed').length, 0);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('a queue that is down from the start', () => {
+  test('stops after the first batch instead of churning through the mailbox', async () => {
+    const total = BATCH_SIZE * 3;
+    await stack.reseed(Array.from({ length: total }, (_, i) => ({ raw: Buffer.from(`Subject: d${i}\r\n\r\nx\r\n`) })));
+    const proxy = await startFaultyProxy(stack.azurite.queueEndpoint, (req) =>
+      req.method === 'POST' ? { status: 403, code: 'AuthorizationPermissionMismatch' } : undefined,
+    );
+    try {
+      const connection = stack.azurite.connectionString.replace(stack.azurite.queueEndpoint, proxy.url);
+      const report = await drain(stack.settingsWith({ OUTPUT_STORAGE: connection }), capturingLogger().logger);
+      assert.equal(report.failed.length, BATCH_SIZE);
+      assert.equal(report.notAttempted, total - BATCH_SIZE);
+      assert.equal(stack.imap.messages('INBOX').length, total);
     } finally {
       await proxy.close();
     }
