@@ -53,7 +53,7 @@ async function describeQueue(stack: LocalStack): Promise<string> {
       await queue.deleteMessage(item.messageId, item.popReceipt);
     }
   }
-  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+  const kb = (bytes: number) => (bytes < 1024 ? `${bytes} bytes` : `${(bytes / 1024).toFixed(1)} KB`);
   const lines = [`Queue "${stack.queueName}" received ${messages.length} message(s):`];
   for (const m of messages.sort((a, b) => a.uid - b.uid)) {
     const from = (m.from ?? []).map((a) => (a.name ? `${a.name} <${a.address}>` : a.address)).join(', ');

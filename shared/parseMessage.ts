@@ -70,14 +70,39 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     text: mail.text || null,
     html: typeof mail.html === 'string' && mail.html !== '' ? mail.html : null,
     attachments: mail.attachments.map((a) => ({
-      filename: a.filename ?? null,
-      contentType: a.contentType,
+      filename: a.filename === undefined ? null : wellFormed(a.filename),
+      contentType: storableContentType(a.contentType),
       contentId: a.contentId ? a.contentId.replace(/^<|>$/g, '') : null,
       inline: a.contentDisposition === 'inline',
       content: a.content,
       sha256: sha256(a.content),
     })),
   };
+}
+
+/**
+ * An attachment's content type becomes its blob's Content-Type header in
+ * Storage, and HTTP refuses a header value with a NUL, a line break or another
+ * control character. mailparser passes on what the sender wrote, so a mangled
+ * Content-Type would fail the message's hand-off on every run. A content type
+ * of anything but visible ASCII is no content type: it is stored as what it then
+ * is to us, application/octet-stream (RFC 2046 4.5.1). Any other value is kept
+ * as parsed, even without a subtype.
+ */
+const STORABLE_CONTENT_TYPE = /^[\x21-\x7e]+$/;
+
+function storableContentType(contentType: string): string {
+  return STORABLE_CONTENT_TYPE.test(contentType) ? contentType : 'application/octet-stream';
+}
+
+/**
+ * A filename decoded from UTF-16 (RFC 2231 `filename*=utf-16be''%D8%00`, or an
+ * encoded word) can hold a lone surrogate, which no URL can percent-encode: the
+ * attachment's blob name would throw on every run. Lone surrogates become
+ * U+FFFD, as a UTF-8 decoder makes of invalid bytes; well-formed names are untouched.
+ */
+function wellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
 /** Flattens address headers and groups into { name, address } pairs. */
