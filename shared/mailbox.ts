@@ -33,7 +33,7 @@ export type TokenSource = (options: { fresh: boolean }) => Promise<AccessToken>;
 
 /** Reconnect this long before the token expires, rather than be cut off mid-command. */
 const TOKEN_REFRESH_MARGIN_MS = 2 * 60_000;
-/** Reconnects after Exchange ends a session for an expired token, per command. */
+/** Reconnects after a session ends mid-command (expired token, lost connection), per command sequence. */
 const MAX_RECONNECTS = 2;
 /** Throttled commands are tried again this often, waiting as Exchange asks, up to MAX_THROTTLE_WAIT_MS each. */
 const MAX_THROTTLE_RETRIES = 2;
@@ -197,8 +197,16 @@ export class Mailbox {
         return await action(this.client);
       } catch (error) {
         const explained = explainImapError(error, this.settings);
-        if (explained.code === 'IMAP_TOKEN_EXPIRED' && reconnects++ < MAX_RECONNECTS) {
-          this.logger.info('Exchange ended the session because the token expired; reconnecting with a new token.');
+        // A session can end mid-command: Exchange's BYE for an expired token, or a dropped
+        // connection (when the socket closes first, imapflow loses the BYE's reason). Either
+        // way: a new session with a new token, and the command sequence again.
+        const sessionLost = explained.code === 'IMAP_TOKEN_EXPIRED' || explained.code === 'IMAP_UNREACHABLE';
+        if (sessionLost && reconnects++ < MAX_RECONNECTS) {
+          this.logger.info(
+            explained.code === 'IMAP_TOKEN_EXPIRED'
+              ? 'Exchange ended the session because the token expired; reconnecting with a new token.'
+              : `The IMAP connection was lost (${explained.message}); reconnecting with a new token.`,
+          );
           await this.reconnect(true);
         } else if (explained.code === 'IMAP_THROTTLED' && throttled++ < MAX_THROTTLE_RETRIES && (explained.retryAfterMs ?? 0) <= MAX_THROTTLE_WAIT_MS) {
           // imapflow has usually waited already (it records throttleWaited); otherwise wait here.
