@@ -1,25 +1,22 @@
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { drain, isComplete } from '../../shared/drain.js';
-import { appCredential, CREDENTIAL_MAX_AGE_MS, forgetCredentials } from '../../shared/credential.js';
+import { appCredential, CREDENTIAL_MAX_AGE_MS } from '../../shared/credential.js';
 import { DrainError } from '../../shared/errors.js';
 import { IMAP_ROLE } from '../../local/stack.js';
 import { makeAppCertificate } from '../support/certificates.js';
-import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
+import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../support/localStack.js';
 
 let stack: TestStack;
-let seeded: Awaited<ReturnType<typeof seededDemo>>;
-before(async () => {
-  seeded = await seededDemo();
-  stack = await startTestStack();
+let seeded: SeededDemo;
+useTestStack((s, d) => {
+  stack = s;
+  seeded = d;
 });
-after(() => stack.stop());
 beforeEach(async () => {
-  forgetCredentials();
   stack.entra.addApp({ clientId: stack.clientId, secret: stack.clientSecret, roles: [IMAP_ROLE] });
   stack.vault.setSecret('mail-drain-client-secret', { value: stack.clientSecret });
   await stack.reseed(seeded.messages.slice(0, 2));
-  await stack.drainQueue();
 });
 
 async function drainsBoth(overrides: Record<string, string>) {

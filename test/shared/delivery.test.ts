@@ -2,46 +2,25 @@
  * The delivery guarantees: one drain per mailbox, a time budget, and no message
  * able to block the rest (too large, failing again and again).
  */
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { QueueServiceClient } from '@azure/storage-queue';
 import { drain, isComplete, SETTLE_RESERVE_MS } from '../../shared/drain.js';
-import { forgetCredentials } from '../../shared/credential.js';
 import { MailboxLease } from '../../shared/mailboxLease.js';
-import { messageKey, poisonMessageSchema, type PoisonMessage } from '../../shared/queueMessage.js';
-import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
+import { messageKey } from '../../shared/queueMessage.js';
+import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../support/localStack.js';
 import { startFaultyProxy } from '../support/faultyProxy.js';
 
 let stack: TestStack;
-let seeded: Awaited<ReturnType<typeof seededDemo>>;
-before(async () => {
-  seeded = await seededDemo();
-  stack = await startTestStack();
-});
-after(() => stack.stop());
-beforeEach(async () => {
-  forgetCredentials();
-  await stack.drainQueue();
-  await poisonMessages();
+let seeded: SeededDemo;
+useTestStack((s, d) => {
+  stack = s;
+  seeded = d;
 });
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const container = () => BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient(stack.containerName);
-
-async function poisonMessages(): Promise<PoisonMessage[]> {
-  const queue = QueueServiceClient.fromConnectionString(stack.azurite.connectionString).getQueueClient(`${stack.queueName}-poison`);
-  const out: PoisonMessage[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
-    if (receivedMessageItems.length === 0) return out;
-    for (const item of receivedMessageItems) {
-      out.push(poisonMessageSchema.parse(JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8'))));
-      await queue.deleteMessage(item.messageId, item.popReceipt);
-    }
-  }
-}
 
 test('two drains started at once on the same mailbox: exactly one drains', async () => {
   await stack.reseed(seeded.messages);
@@ -100,7 +79,7 @@ test('a message over MAX_MESSAGE_BYTES is quarantined unparsed, streamed byte fo
   assert.equal(report.quarantined.length, 1);
   assert.equal(report.quarantined[0]!.reason, 'too-large');
 
-  const [poison] = await poisonMessages();
+  const [poison] = await stack.drainPoisonQueue();
   assert.ok(poison);
   assert.equal(poison.reason, 'too-large');
   assert.equal(poison.uid, 3);
@@ -136,7 +115,7 @@ test('a message whose hand-off fails MAX_ATTEMPTS times, across runs, is quarant
   } finally {
     await proxy.close();
   }
-  const [poison] = await poisonMessages();
+  const [poison] = await stack.drainPoisonQueue();
   assert.equal(poison?.reason, 'max-attempts');
   assert.match(poison?.detail ?? '', /failed 2 times/);
   assert.deepEqual(await stack.readBlob(poison!.raw.blobUrl), seeded.messages[1]!.raw);

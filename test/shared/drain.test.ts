@@ -1,38 +1,20 @@
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { drain, isComplete } from '../../shared/drain.js';
-import { DrainError } from '../../shared/errors.js';
 import { messageKey, queueMessageSchema, type MailMessage } from '../../shared/queueMessage.js';
-import { forgetCredentials } from '../../shared/credential.js';
-import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
+import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../support/localStack.js';
 import { startFaultyProxy } from '../support/faultyProxy.js';
+import { expectDrainError } from '../support/assertions.js';
 import { BATCH_SIZE } from '../../shared/drain.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-async function expectDrainError(promise: Promise<unknown>, code: string): Promise<DrainError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof DrainError, `expected a DrainError, got ${String(error)}`);
-    assert.equal(error.code, code, error.explain());
-    return error;
-  }
-  assert.fail(`the drain did not fail with ${code}`);
-}
-
 let stack: TestStack;
-let seeded: Awaited<ReturnType<typeof seededDemo>>;
-before(async () => {
-  seeded = await seededDemo();
-  stack = await startTestStack();
-});
-after(() => stack.stop());
-beforeEach(async () => {
-  // Each test starts as a new process would: nothing cached from the last one.
-  forgetCredentials();
-  await stack.drainQueue();
+let seeded: SeededDemo;
+useTestStack((s, d) => {
+  stack = s;
+  seeded = d;
 });
 
 describe('the demo mailbox round trip', () => {

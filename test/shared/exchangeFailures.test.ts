@@ -2,7 +2,7 @@
  * Exchange Online's own failure strings, replayed by the local IMAP server over
  * a real TLS session, and what the drain makes of them.
  */
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:tls';
 import { once } from 'node:events';
@@ -12,20 +12,17 @@ import { drain, isComplete } from '../../shared/drain.js';
 import { forgetCredentials } from '../../shared/credential.js';
 import { DrainError } from '../../shared/errors.js';
 import { EXCHANGE_RESPONSES } from '../../local/imapServer.js';
-import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
+import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../support/localStack.js';
 import { makeAppCertificate } from '../support/certificates.js';
 
 let stack: TestStack;
-let seeded: Awaited<ReturnType<typeof seededDemo>>;
-before(async () => {
-  seeded = await seededDemo();
-  stack = await startTestStack();
+let seeded: SeededDemo;
+useTestStack((s, d) => {
+  stack = s;
+  seeded = d;
 });
-after(() => stack.stop());
 beforeEach(async () => {
-  forgetCredentials();
   stack.imap.intercept(undefined);
-  await stack.drainQueue();
 });
 
 test('BYE AccessTokenExpired mid-drain: a new token, a new session, nothing lost and nothing handed off twice', async () => {

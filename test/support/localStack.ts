@@ -7,7 +7,9 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { demoMessages, type DemoMessage } from '../../local/demoMailbox.js';
 import { startLocalStack, type LocalStack, type StackOptions } from '../../local/stack.js';
 import type { SeedMessage } from '../../local/imapServer.js';
-import { decodeFromQueue, type QueueMessage } from '../../shared/queueMessage.js';
+import { after, before, beforeEach } from 'node:test';
+import { forgetCredentials } from '../../shared/credential.js';
+import { decodeFromQueue, poisonMessageSchema, type PoisonMessage, type QueueMessage } from '../../shared/queueMessage.js';
 import { createLogger, type LogSink } from '../../shared/logger.js';
 import { loadSettings, type Settings } from '../../shared/settings.js';
 
@@ -16,6 +18,8 @@ export interface TestStack extends LocalStack {
   settingsWith(overrides?: Record<string, string>): Settings;
   /** Receives and deletes every message on a queue. */
   drainQueue(queueName?: string): Promise<QueueMessage[]>;
+  /** Receives and deletes every message on the poison queue. */
+  drainPoisonQueue(): Promise<PoisonMessage[]>;
   readBlob(url: string): Promise<Buffer>;
 }
 
@@ -37,18 +41,11 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
 
   return Object.assign(stack, {
     settingsWith: (overrides: Record<string, string> = {}) => loadSettings({ ...stack.settings, ...overrides }),
-    async drainQueue(queueName = stack.queueName) {
-      const queue = queues.getQueueClient(queueName);
-      const messages: QueueMessage[] = [];
-      for (;;) {
-        const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
-        if (receivedMessageItems.length === 0) return messages;
-        for (const item of receivedMessageItems) {
-          messages.push(decodeFromQueue(item.messageText));
-          await queue.deleteMessage(item.messageId, item.popReceipt);
-        }
-      }
-    },
+    drainQueue: (queueName = stack.queueName) => receiveAll(queues.getQueueClient(queueName), decodeFromQueue),
+    drainPoisonQueue: () =>
+      receiveAll(queues.getQueueClient(`${stack.queueName}-poison`), (text) =>
+        poisonMessageSchema.parse(JSON.parse(Buffer.from(text, 'base64').toString('utf8'))),
+      ),
     async readBlob(url: string) {
       const path = new URL(url).pathname.split('/').slice(3).join('/');
       return blobs.getContainerClient(stack.containerName).getBlobClient(decodeURIComponent(path)).downloadToBuffer();
@@ -60,6 +57,40 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
         else process.env[k] = v;
       }
     },
+  });
+}
+
+async function receiveAll<T>(queue: ReturnType<QueueServiceClient['getQueueClient']>, decode: (text: string) => T): Promise<T[]> {
+  const messages: T[] = [];
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+    if (receivedMessageItems.length === 0) return messages;
+    for (const item of receivedMessageItems) {
+      messages.push(decode(item.messageText));
+      await queue.deleteMessage(item.messageId, item.popReceipt);
+    }
+  }
+}
+
+export type SeededDemo = Awaited<ReturnType<typeof seededDemo>>;
+
+/**
+ * The hooks every integration test file needs: one stack for the file, and
+ * each test starting as a new process would (no cached credential) with empty
+ * queues. `ready` receives the stack and the demo messages once they exist.
+ */
+export function useTestStack(ready: (stack: TestStack, seeded: SeededDemo) => void): void {
+  let stack: TestStack | undefined;
+  before(async () => {
+    const seeded = await seededDemo();
+    stack = await startTestStack();
+    ready(stack, seeded);
+  });
+  after(() => stack?.stop());
+  beforeEach(async () => {
+    forgetCredentials();
+    await stack!.drainQueue();
+    await stack!.drainPoisonQueue();
   });
 }
 
