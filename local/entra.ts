@@ -32,6 +32,8 @@ export interface FakeApp {
   roles?: string[];
   /** Managed identity principal ids trusted as federated credentials (issuer: this fake). */
   federatedSubjects?: string[];
+  /** False: the tenant has not consented to the app (a multi-tenant app never installed here): AADSTS65001. Default true. */
+  consented?: boolean;
 }
 
 export interface AccessTokenClaims {
@@ -85,6 +87,11 @@ export interface FakeEntra {
   signingKey: { kid: string; publicKeyPem: string };
   /** Lifetime of tokens issued from now on. Default 3600. Under 300 s MSAL never serves them from its cache. */
   tokenLifetimeSeconds: number;
+  /**
+   * Resources (e.g. 'https://outlook.office365.com') whose service principal exists in the
+   * tenant; a token for any other is AADSTS500011. Undefined: every resource exists.
+   */
+  knownResources?: Set<string>;
   /** The next `count` (default 1) token requests get `status` (e.g. 503, or 429 with Retry-After) and `body`. */
   failNext(status: number, body?: object, count?: number): void;
   /** Every request, in order; never secrets or assertions. */
@@ -286,6 +293,9 @@ export async function startFakeEntra(options: {
     const { app } = registered;
     const rejected = form.has('client_assertion') ? checkAssertion(registered, form, fail) : checkSecret(app, form, fail);
     if (rejected) return rejected;
+    if (app.consented === false) {
+      return fail(400, 'invalid_grant', 65001, `The user or administrator has not consented to use the application with ID '${app.clientId}'. Send an interactive authorization request for this user and resource.`);
+    }
 
     const scope = form.get('scope');
     if (!scope) return missing('scope');
@@ -293,7 +303,7 @@ export async function startFakeEntra(options: {
       return fail(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
     const resource = scope.slice(0, -'/.default'.length);
-    if (!URL.canParse(resource) || !new URL(resource).host) {
+    if (!URL.canParse(resource) || !new URL(resource).host || (fake.knownResources && !fake.knownResources.has(resource))) {
       return fail(400, 'invalid_resource', 500011, `The resource principal named ${resource} was not found in the tenant named ${tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
     }
     const lifetime = fake.tokenLifetimeSeconds;
