@@ -64,6 +64,10 @@ export async function startTokenExpiryProxy(options: TokenExpiryProxyOptions): P
       ca: options.target.ca,
       servername: options.target.servername,
     });
+    // IMAP is chatty request/response: without this, Nagle's algorithm and delayed ACKs
+    // add ~40 ms to every round trip through the proxy (a 60 MB FETCH took 38 s, not 3).
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     const commands = new ImapStream();
     const responses = new ImapStream();
     /** When the session's token expires, in ms; Infinity until a token is seen. */
