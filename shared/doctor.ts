@@ -16,13 +16,14 @@
  * goes through the logger's redaction as well.
  */
 import { randomUUID } from 'node:crypto';
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import type { ContainerClient } from '@azure/storage-blob';
+import type { QueueClient } from '@azure/storage-queue';
 import { appCredential, EXCHANGE_SCOPE, platformCredential, renewalSteps, type AppCredential } from './credential.js';
 import { describe, isDrainError, DrainError, type DrainErrorCode } from './errors.js';
 import { explainStorageError } from './explain.js';
-import { consoleSink, createLogger, redact, registerSecret, type LogSink, type Logger } from './logger.js';
+import { consoleSink, createLogger, redact, type LogSink, type Logger } from './logger.js';
 import { Mailbox } from './mailbox.js';
+import { storageClients } from './outbox.js';
 import { credentialName, loadSettings, withSettingsFile, type Settings } from './settings.js';
 
 type Env = Record<string, string | undefined>;
@@ -102,19 +103,8 @@ export async function runDoctor(env: Env, out: (line: string) => void, options: 
  */
 export function openStorage(settings: Settings): { queue: QueueClient; container: ContainerClient } {
   const { storage, queueName, containerName } = settings.output;
-  if (storage.kind === 'connectionString') {
-    // The account key or SAS in a connection string must not reach the checklist through an SDK message.
-    for (const m of storage.connectionString.matchAll(/(?:AccountKey|SharedAccessSignature)=([^;]+)/gi)) registerSecret(m[1]);
-    return {
-      queue: QueueServiceClient.fromConnectionString(storage.connectionString).getQueueClient(queueName),
-      container: BlobServiceClient.fromConnectionString(storage.connectionString).getContainerClient(containerName),
-    };
-  }
-  const credential = platformCredential(settings, storage.clientId);
-  return {
-    queue: new QueueServiceClient(storage.queueServiceUri, credential).getQueueClient(queueName),
-    container: new BlobServiceClient(storage.blobServiceUri, credential).getContainerClient(containerName),
-  };
+  const { queues, blobs } = storageClients(storage, () => platformCredential(settings, storage.kind === 'identity' ? storage.clientId : undefined));
+  return { queue: queues.getQueueClient(queueName), container: blobs.getContainerClient(containerName) };
 }
 
 /** openStorage, failing a connection string the SDK cannot parse as a setting to fix. */

@@ -131,6 +131,14 @@ export function explainTokenError(error: unknown, ctx: Context): DrainError {
             `az ad app credential reset --id ${ctx.clientId} --cert @app.cer --append`
         : 'The credential read from Key Vault is empty or not the app\'s: check the secret\'s value and the app registration\'s credentials.',
     );
+  // AADSTS90033 (temporarily_unavailable), and 429/5xx answers: Entra is throttling or down.
+  const status = (error as { statusCode?: number })?.statusCode;
+  if (has(90033) || /temporarily_unavailable|throttl/i.test(String((error as Error)?.message)) || status === 429 || (status ?? 0) >= 500)
+    return make(
+      'ENTRA_UNAVAILABLE',
+      `Could not get a token: Entra ID is throttling or temporarily unavailable${codes.length ? ` (AADSTS${codes.join(', AADSTS')})` : ''}, after the SDK's retries.`,
+      'Nothing to fix in the settings or the credential: the next run tries again. If it persists, see https://status.azure.com.',
+    );
   return make(
     'ENTRA_TOKEN_FAILED',
     `Could not get a token for the mailbox from Entra ID${codes.length ? ` (AADSTS${codes.join(', AADSTS')})` : ''}: ${firstLine(error)}`,
@@ -177,6 +185,13 @@ export function explainKeyVaultError(error: unknown, ctx: Context): DrainError {
         `az role assignment create --role "Key Vault Secrets User" --assignee <identity principal id> ` +
         `--scope $(az keyvault show --name ${vault} --query id -o tsv)/secrets/${name}. ` +
         'The vault must use Azure RBAC (not access policies); role assignments take a few minutes to apply.',
+    );
+  if (e.statusCode === 429 || (e.statusCode !== undefined && e.statusCode >= 500))
+    return make(
+      'KEYVAULT_UNAVAILABLE',
+      `Key Vault ${ctx.keyVaultUrl} is ${e.statusCode === 429 ? 'throttling requests' : 'unavailable'} (HTTP ${e.statusCode}), after the SDK's retries.`,
+      'Nothing to fix in the settings or the credential: the next run tries again. If it persists, check the vault\'s health ' +
+        'in the Azure portal (Resource health) and whether other clients share its request limits.',
     );
   if (isNetworkError(error))
     return make(
@@ -268,6 +283,12 @@ export function explainStorageError(error: unknown, target: string): DrainError 
       'STORAGE_FAILED',
       `${target} does not exist (${e.code ?? 'HTTP 404'}).`,
       'Deploy infra/main.bicep, which creates the queues and the container, or create them; or correct OUTPUT_QUEUE / OUTPUT_CONTAINER.',
+    );
+  if ((error as Error)?.name === 'AbortError' || (error as Error)?.name === 'TimeoutError')
+    return make(
+      'STORAGE_UNREACHABLE',
+      `Storage did not answer for ${target} in time; the call was abandoned.`,
+      'The message stays in the mailbox and is retried on the next run; check the storage account\'s health and network path.',
     );
   if (isNetworkError(error))
     return make(

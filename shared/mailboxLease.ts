@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { BlobLeaseClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { explainStorageError } from './explain.js';
 import type { Logger } from './logger.js';
+import { storageDeadline } from './storageLimits.js';
 
 /**
  * Storage allows 15-60 s or infinite; a finite lease frees itself when its
@@ -49,17 +50,17 @@ export class MailboxLease {
     const where = `lease blob ${blob.name} in container ${container.containerName}`;
     try {
       // Create the blob once; never overwrite one that exists (it holds the state).
-      await blob.uploadData(Buffer.from('{}'), { conditions: { ifNoneMatch: '*' } }).catch((error: { statusCode?: number }) => {
+      await blob.uploadData(Buffer.from('{}'), { conditions: { ifNoneMatch: '*' }, abortSignal: storageDeadline() }).catch((error: { statusCode?: number }) => {
         if (error.statusCode !== 409 && error.statusCode !== 412) throw error;
       });
       const lease = blob.getBlobLeaseClient();
       try {
-        await lease.acquireLease(LEASE_SECONDS);
+        await lease.acquireLease(LEASE_SECONDS, { abortSignal: storageDeadline() });
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode === 409) return undefined;
         throw error;
       }
-      const state = parseState(await blob.downloadToBuffer());
+      const state = parseState(await blob.downloadToBuffer(0, undefined, { abortSignal: storageDeadline() }));
       const held = new MailboxLease(blob, lease, state, logger);
       held.renewal = setInterval(() => held.renew(), RENEW_EVERY_MS);
       held.renewal.unref();
@@ -77,7 +78,10 @@ export class MailboxLease {
   /** Writes the state back, under the lease. */
   async save(): Promise<void> {
     try {
-      await this.blob.uploadData(Buffer.from(JSON.stringify(this.state)), { conditions: { leaseId: this.lease.leaseId } });
+      await this.blob.uploadData(Buffer.from(JSON.stringify(this.state)), {
+        conditions: { leaseId: this.lease.leaseId },
+        abortSignal: storageDeadline(),
+      });
     } catch (error) {
       throw explainStorageError(error, `lease blob ${this.blob.name}`);
     }
@@ -85,14 +89,15 @@ export class MailboxLease {
 
   async release(): Promise<void> {
     clearInterval(this.renewal);
-    await this.lease.releaseLease().catch((error: unknown) => {
+    await this.lease.releaseLease({ abortSignal: storageDeadline() }).catch((error: unknown) => {
       // An expired or lost lease frees itself; nothing else to do.
       this.logger.debug(`Releasing the mailbox lease failed: ${(error as Error).message}`);
     });
   }
 
   private renew(): void {
-    this.lease.renewLease().catch((error: unknown) => {
+    // A renewal must end before the lease does, or a hung one would leave `lost` unset too late.
+    this.lease.renewLease({ abortSignal: AbortSignal.timeout(RENEW_EVERY_MS) }).catch((error: unknown) => {
       this.lostError = error;
       clearInterval(this.renewal);
       this.logger.warn(`The mailbox lease could not be renewed (${(error as Error).message}); stopping after the current batch.`);

@@ -14,13 +14,35 @@ import { explainStorageError } from './explain.js';
 import { sha256 } from './parseMessage.js';
 import { encodeForQueue, QUEUE_JSON_LIMIT, type PoisonMessage, type QueueMessage } from './queueMessage.js';
 import { MailboxLease } from './mailboxLease.js';
-import type { Logger } from './logger.js';
+import { BLOCK_BYTES, STORAGE_RETRY, storageDeadline } from './storageLimits.js';
+import { registerSecret, type Logger } from './logger.js';
 import type { StorageConnection } from './settings.js';
 
 export interface StoredBlob {
   blobUrl: string;
   size: number;
   sha256: string;
+}
+
+/**
+ * The queue and blob service clients for the output storage: from a connection
+ * string, or with the platform identity; always with the drain's retry policy.
+ */
+export function storageClients(storage: StorageConnection, credential: () => TokenCredential) {
+  const options = { retryOptions: STORAGE_RETRY };
+  if (storage.kind === 'connectionString') {
+    // The account key or SAS in a connection string must never reach a log line through an SDK message.
+    for (const m of storage.connectionString.matchAll(/(?:AccountKey|SharedAccessSignature)=([^;]+)/gi)) registerSecret(m[1]);
+    return {
+      queues: QueueServiceClient.fromConnectionString(storage.connectionString, options),
+      blobs: BlobServiceClient.fromConnectionString(storage.connectionString, options),
+    };
+  }
+  const identity = credential();
+  return {
+    queues: new QueueServiceClient(storage.queueServiceUri, identity, options),
+    blobs: new BlobServiceClient(storage.blobServiceUri, identity, options),
+  };
 }
 
 export class Outbox {
@@ -31,14 +53,7 @@ export class Outbox {
   ) {}
 
   static open(storage: StorageConnection, names: { queueName: string; containerName: string }, credential: () => TokenCredential): Outbox {
-    const queues =
-      storage.kind === 'connectionString'
-        ? QueueServiceClient.fromConnectionString(storage.connectionString)
-        : new QueueServiceClient(storage.queueServiceUri, credential());
-    const blobs =
-      storage.kind === 'connectionString'
-        ? BlobServiceClient.fromConnectionString(storage.connectionString)
-        : new BlobServiceClient(storage.blobServiceUri, credential());
+    const { queues, blobs } = storageClients(storage, credential);
     return new Outbox(
       queues.getQueueClient(names.queueName),
       queues.getQueueClient(`${names.queueName}-poison`),
@@ -58,7 +73,13 @@ export class Outbox {
   async putBlob(name: string, content: Buffer, contentType: string): Promise<StoredBlob> {
     const blob = this.container.getBlockBlobClient(name);
     try {
-      await blob.uploadData(content, { blobHTTPHeaders: { blobContentType: contentType } });
+      await blob.uploadData(content, {
+        abortSignal: storageDeadline(content.length),
+        blobHTTPHeaders: { blobContentType: contentType },
+        maxSingleShotSize: BLOCK_BYTES,
+        blockSize: BLOCK_BYTES,
+        concurrency: 2,
+      });
     } catch (error) {
       throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
     }
@@ -81,8 +102,9 @@ export class Outbox {
     );
     content.on('error', (error) => counted.destroy(error));
     try {
-      // 4 MiB blocks, 2 in flight: at most ~8 MiB of the message in memory at once.
-      await blob.uploadStream(counted, 4 * 1024 * 1024, 2, { blobHTTPHeaders: { blobContentType: contentType } });
+      // BLOCK_BYTES blocks, 2 in flight: at most ~8 MiB of the message in memory at once.
+      // A stream's size is unknown up front: its deadline allows the largest message Exchange Online takes (150 MB).
+      await blob.uploadStream(counted, BLOCK_BYTES, 2, { abortSignal: storageDeadline(150 * 1024 * 1024), blobHTTPHeaders: { blobContentType: contentType } });
     } catch (error) {
       throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
     }
@@ -92,7 +114,7 @@ export class Outbox {
   /** Reports a quarantined message on the poison queue. */
   async sendPoison(message: PoisonMessage): Promise<void> {
     try {
-      await this.poisonQueue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'));
+      await this.poisonQueue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'), { abortSignal: storageDeadline() });
     } catch (error) {
       throw explainStorageError(error, `queue ${this.poisonQueue.name}`);
     }
@@ -116,7 +138,7 @@ export class Outbox {
       queued = envelopeFor(message, payload);
     }
     try {
-      await this.queue.sendMessage(encodeForQueue(queued));
+      await this.queue.sendMessage(encodeForQueue(queued), { abortSignal: storageDeadline() });
     } catch (error) {
       throw explainStorageError(error, `queue ${this.queue.name}`);
     }

@@ -100,14 +100,9 @@ describe('Key Vault and token endpoint faults', { skip: dovecotAvailable.availab
 
   test(
     'Key Vault keeps answering 429: the error says Key Vault is throttling, not that the credential is wrong',
-    {
-      todo:
-        'product bug: explainKeyVaultError (shared/explain.ts) has no case for 429 or 5xx and falls through to CREDENTIAL_INVALID, ' +
-        '"Check KEY_VAULT_URL and the credential\'s name and content": it sends the operator to fix a credential that is fine',
-    },
     async () => {
       const error = await failsCleanly('vault-throttled', () => stack.vault.failNext(429, 1_000), () => stack.vault.failNext(429, 0));
-      assert.notEqual(error.code, 'CREDENTIAL_INVALID', error.explain());
+      assert.equal(error.code, 'KEYVAULT_UNAVAILABLE', error.explain());
       assert.doesNotMatch(error.remedy, /name and content/, 'the remedy is not to fix the credential');
       assert.match(error.explain(), /throttl|429|busy|try again|next run/i);
     },
@@ -117,6 +112,8 @@ describe('Key Vault and token endpoint faults', { skip: dovecotAvailable.availab
     const error = await failsCleanly('token-throttled', () => stack.entra.failNext(429, undefined, 1_000), () => stack.entra.failNext(429, undefined, 0));
     assert.match(error.explain(), /token/i);
     assert.match(error.explain(), /AADSTS90033|429|throttl|transient/i, 'the explanation names Entra\'s answer');
+    assert.equal(error.code, 'ENTRA_UNAVAILABLE');
+    assert.doesNotMatch(error.remedy, /check TENANT_ID/, 'the remedy is not to fix the settings');
     t.diagnostic(error.explain());
   });
 });
