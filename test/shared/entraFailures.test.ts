@@ -71,8 +71,9 @@ test('the token endpoint failing for a while (503) is retried by the SDK; failin
   forgetCredentials(); // a new process: no token cached
   stack.entra.failNext(503, undefined, 20);
   try {
-    const error = await failsWith('ENTRA_TOKEN_FAILED');
-    assert.match(error.message, /Could not get a token/);
+    const error = await failsWith('ENTRA_UNAVAILABLE');
+    assert.match(error.message, /Could not get a token: Entra ID is throttling or temporarily unavailable/);
+    assert.match(error.remedy, /the next run tries again/);
   } finally {
     stack.entra.failNext(200, undefined, 0);
   }
