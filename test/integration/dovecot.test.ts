@@ -9,17 +9,17 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer, request, type IncomingMessage } from 'node:http';
-import { connect as netConnect, type AddressInfo } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImapFlow } from 'imapflow';
 import { drain, isComplete } from '../../shared/drain.js';
-import { DrainError } from '../../shared/errors.js';
 import { messageKey, type MailMessage, type QueueMessage } from '../../shared/queueMessage.js';
 import { EXCHANGE_AUDIENCE, IMAP_ROLE } from '../../local/stack.js';
 import { startFakeEntra } from '../../local/entra.js';
 import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
+import { expectDrainError } from '../support/assertions.js';
+import { startFaultyProxy } from '../support/faultyProxy.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
 import { ACCESS_TOKEN_EXPIRED_BYE } from '../support/tokenExpiryProxy.js';
 
@@ -45,45 +45,6 @@ const crlf = (raw: Buffer) => Buffer.from(raw.toString('latin1').replace(/\r?\n/
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const within = <T>(promise: Promise<T>, ms: number, failure: string) =>
   Promise.race([promise, tick(ms).then(() => assert.fail(failure))]);
-
-async function expectDrainError(promise: Promise<unknown>, code: string): Promise<DrainError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof DrainError, `expected a DrainError, got ${String(error)}`);
-    assert.equal(error.code, code, error.explain());
-    return error;
-  }
-  assert.fail(`the drain did not fail with ${code}`);
-}
-
-/** An HTTP proxy in front of Azurite that shows every request to `onRequest` before passing it on. */
-async function startHookedProxy(target: string, onRequest: (req: IncomingMessage) => void): Promise<{ url: string; close(): Promise<void> }> {
-  const targetUrl = new URL(target);
-  const server = createServer((req, res) => {
-    onRequest(req);
-    const upstream = request(
-      { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: { ...req.headers, host: targetUrl.host } },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}${targetUrl.pathname}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 const dovecotAvailable = ensureDovecot();
 
@@ -339,8 +300,10 @@ describe('the drain against Dovecot configured like Exchange Online', { skip: do
       await dovecot.grant(mailbox);
       for (const message of demo.slice(0, 3)) await dovecot.seed(mailbox, 'INBOX', message.raw);
       // While the drain hands off (its IMAP session idle), Exchange decides the token has expired.
-      const queue = await startHookedProxy(stack.azurite.queueEndpoint, (req) => {
+      // A proxy that fails nothing: it only shows each queue send, so the token expires mid-hand-off.
+      const queue = await startFaultyProxy(stack.azurite.queueEndpoint, (req) => {
         if (req.method === 'POST') dovecot.expireSessions();
+        return undefined;
       });
       const expiredBefore = dovecot.expiredSessions;
       const { lines, logger } = capturingLogger();

@@ -1,7 +1,8 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { main, EXIT } from '../../shared/cli.js';
+import { EXIT } from '../../shared/cli.js';
+import { runCli } from '../support/cli.js';
 import { forgetCredentials } from '../../shared/credential.js';
 import { seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
 
@@ -13,27 +14,10 @@ after(() => stack.stop());
 // Each test starts as a new process would: nothing cached from the last one.
 beforeEach(() => forgetCredentials());
 
-async function run(argv: string[], env: Record<string, string | undefined>) {
-  const saved = { ...process.env };
-  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  const output: string[] = [];
-  try {
-    const code = await main(argv, (line) => output.push(line));
-    return { code, output: output.join('\n') };
-  } finally {
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
-  }
-}
-
 test('drain exits 0 and prints what it handed off', async () => {
   const { demo, messages } = await seededDemo();
   await stack.reseed(messages.slice(0, 2));
-  const { code, output } = await run(['drain'], stack.settings);
+  const { code, output } = await runCli(['drain'], stack.settings);
   assert.equal(code, EXIT.ok, output);
   assert.match(output, /2 message\(s\) found/);
   for (const m of demo.slice(0, 2)) assert.ok(output.includes(m.subject), `${m.subject} in the report`);
@@ -42,7 +26,7 @@ test('drain exits 0 and prints what it handed off', async () => {
 
 test('drain --json prints the report as JSON', async () => {
   await stack.reseed((await seededDemo()).messages.slice(0, 1));
-  const { code, output } = await run(['drain', '--json'], stack.settings);
+  const { code, output } = await runCli(['drain', '--json'], stack.settings);
   assert.equal(code, EXIT.ok);
   const report = JSON.parse(output);
   assert.equal(report.handedOff.length, 1);
@@ -52,7 +36,7 @@ test('drain --json prints the report as JSON', async () => {
 test('bad settings exit 2 naming every one of them, and touch nothing', async () => {
   await stack.reseed((await seededDemo()).messages.slice(0, 1));
   const { TENANT_ID: _t, MAILBOX: _m, ...rest } = stack.settings;
-  const { code, output } = await run(['drain'], { ...rest, TENANT_ID: undefined, MAILBOX: undefined, IMAP_PORT: 'imap' });
+  const { code, output } = await runCli(['drain'], { ...rest, TENANT_ID: undefined, MAILBOX: undefined, IMAP_PORT: 'imap' });
   assert.equal(code, EXIT.failed);
   assert.match(output, /\[SETTINGS_INVALID\] 3 settings are not valid/);
   assert.match(output, /TENANT_ID is missing/);
@@ -62,14 +46,14 @@ test('bad settings exit 2 naming every one of them, and touch nothing', async ()
 });
 
 test('an unreachable IMAP server exits 2 with the host to check', async () => {
-  const { code, output } = await run(['drain'], { ...stack.settings, IMAP_PORT: '1' });
+  const { code, output } = await runCli(['drain'], { ...stack.settings, IMAP_PORT: '1' });
   assert.equal(code, EXIT.failed);
   assert.match(output, /\[IMAP_UNREACHABLE\] Could not connect to the IMAP server localhost:1/);
   assert.match(output, /Check IMAP_HOST and IMAP_PORT/);
 });
 
 test('unknown commands print the usage', async () => {
-  const { code, output } = await run(['empty-it'], {});
+  const { code, output } = await runCli(['empty-it'], {});
   assert.equal(code, EXIT.usage);
   assert.match(output, /Usage: mail-drain drain/);
 });

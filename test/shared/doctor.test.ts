@@ -2,7 +2,8 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { EXIT, main } from '../../shared/cli.js';
+import { EXIT } from '../../shared/cli.js';
+import { runCli } from '../support/cli.js';
 import { appCredential, forgetCredentials } from '../../shared/credential.js';
 import { remedyLines, runDoctor, type DoctorResult, type StepName } from '../../shared/doctor.js';
 import { loadSettings } from '../../shared/settings.js';
@@ -31,23 +32,7 @@ async function doctor(overrides: Record<string, string | undefined> = {}) {
   const result = await runDoctor(env, (line) => lines.push(line), { logSink: sink });
   forgetCredentials();
   const cli = await runCli(['doctor'], env);
-  return { result, output: lines.join('\n'), logs, ...cli };
-}
-
-async function runCli(argv: string[], env: Record<string, string | undefined>) {
-  const saved = { ...process.env };
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  const output: string[] = [];
-  try {
-    const code = await main(argv, (line) => output.push(line));
-    return { code, cliOutput: output.join('\n') };
-  } finally {
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
-  }
+  return { result, output: lines.join('\n'), logs, code: cli.code, cliOutput: cli.output };
 }
 
 /** Where the product's own log lines go during a run. */
@@ -137,8 +122,8 @@ test('a healthy setup passes every step, shows what the token grants, and prints
 
   forgetCredentials();
   const cli = await runCli(['doctor'], env);
-  assert.equal(cli.code, EXIT.ok, cli.cliOutput);
-  assert.ok(!cli.cliOutput.includes('eyJ') && !cli.cliOutput.includes(stack.clientSecret));
+  assert.equal(cli.code, EXIT.ok, cli.output);
+  assert.ok(!cli.output.includes('eyJ') && !cli.output.includes(stack.clientSecret));
 });
 
 test('bad settings: every one is named, and nothing else is tried', async () => {
@@ -157,7 +142,7 @@ test('bad settings: every one is named, and nothing else is tried', async () => 
 });
 
 test('an unreadable --settings file fails the settings step', async () => {
-  const { code, cliOutput } = await runCli(['doctor', '--settings', '/nonexistent/local.settings.json'], stack.settings);
+  const { code, output: cliOutput } = await runCli(['doctor', '--settings', '/nonexistent/local.settings.json'], stack.settings);
   assert.equal(code, EXIT.failed);
   assert.match(cliOutput, /^\[FAIL\] Settings: \[SETTINGS_INVALID\] Settings file \/nonexistent\/local\.settings\.json could not be read/m);
   assert.match(cliOutput, /^\[skip\] Key Vault: skipped: needs valid settings$/m);

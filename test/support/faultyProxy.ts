@@ -45,6 +45,10 @@ export async function startFaultyProxy(target: string, rule: FaultRule): Promise
     get failed() {
       return state.failed;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // the SDK's keep-alive connections would hold close() open
+      }),
   };
 }
