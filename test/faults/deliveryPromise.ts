@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { messageKey, type PoisonMessage, type QueueMessage } from '../../shared/queueMessage.js';
 import type { Dovecot } from '../support/dovecot.js';
 import type { TestStack } from '../support/localStack.js';
+import { prng } from '../support/prng.js';
 
 export interface SeededMessage {
   messageId: string;
@@ -23,18 +24,6 @@ export interface SeededMessage {
 export interface MailboxMessage extends SeededMessage {
   uid: number;
   id: string;
-}
-
-/** A small, seeded pseudo-random generator (mulberry32): the same seed, the same run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const KINDS = ['plain', 'html', 'alternative', 'attachment', 'non-ascii', 'long'] as const;

@@ -17,7 +17,8 @@ import { startTestStack, type TestStack } from '../support/localStack.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
 import { startDrainProcess, type DrainExit } from '../support/drainProcess.js';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../support/tcpFaults.js';
-import { checkPromise, Deliveries, listFolder, prng, seedBulk, variedMessages, type MailboxMessage } from '../faults/deliveryPromise.js';
+import { checkPromise, Deliveries, listFolder, seedBulk, variedMessages, type MailboxMessage } from '../faults/deliveryPromise.js';
+import { prng } from '../support/prng.js';
 
 const SEED = Number(process.env.KILL_LOOP_SEED ?? 20261121);
 const MESSAGES = Number(process.env.KILL_LOOP_MESSAGES ?? 2_000);

@@ -7,6 +7,7 @@
  * Messages are built as bytes (strings here are latin1: one char, one byte), so
  * that 8-bit, NUL and bare CR bytes land exactly where a hostile sender puts them.
  */
+import { prng } from './prng.js';
 
 /** The seed of the committed set: change it and the set changes, byte for byte. */
 export const HOSTILE_SEED = 0x5eed_2026;
@@ -43,18 +44,6 @@ function bytes(...parts: (string | Buffer)[]): Buffer {
 
 /** UTF-8 text as a latin1 string of its bytes, for building messages with 8-bit headers. */
 const utf8 = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
-
-/** mulberry32: a tiny, fast, seedable PRNG; good enough to pick offsets and bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CRLF = '\r\n';
 const lines = (...ls: string[]) => ls.join(CRLF);
