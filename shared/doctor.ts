@@ -22,8 +22,9 @@ import { appCredential, EXCHANGE_SCOPE, platformCredential, renewalSteps, type A
 import { describe, isDrainError, DrainError, type DrainErrorCode } from './errors.js';
 import { explainStorageError } from './explain.js';
 import { consoleSink, createLogger, redact, type LogSink, type Logger } from './logger.js';
+import { CLAIM_CHECK_PREFIX } from './handOff.js';
 import { Mailbox } from './mailbox.js';
-import { storageClients } from './outbox.js';
+import { publicUrl, storageClients } from './outbox.js';
 import { credentialName, loadSettings, withSettingsFile, type Settings } from './settings.js';
 
 type Env = Record<string, string | undefined>;
@@ -249,14 +250,19 @@ async function checkToken(app: AppCredential, settings: Settings, logger: Logger
 async function checkMailbox(app: AppCredential, settings: Settings, logger: Logger): Promise<Passed<number>> {
   const mailbox = await Mailbox.open(settings, (options) => app.mailboxToken(logger, options), logger);
   try {
-    const pending = await mailbox.pending();
+    const { pending, seenSkipped } = await mailbox.inventory();
     const bytes = pending.reduce((n, m) => n + m.size, 0);
     const which = settings.afterProcessing === 'flag' ? 'unseen message(s)' : 'message(s)';
+    // Flag mode drains only unseen mail: what a person opened first is never drained. Say how much that is.
+    const skipped =
+      settings.afterProcessing === 'flag'
+        ? `; ${seenSkipped} message(s) already \\Seen (opened by a person, or handed off before) are skipped by AFTER_PROCESSING=flag and never drained`
+        : '';
     return {
       value: pending.length,
       detail:
         `${settings.imap.host}:${settings.imap.port}: TLS certificate verified, XOAUTH2 accepted for ${settings.mailbox}, ` +
-        `folder "${settings.folder}" selected (UIDVALIDITY ${mailbox.uidValidity}), ${pending.length} ${which} to drain (${kib(bytes)})`,
+        `folder "${mailbox.folder}" selected (UIDVALIDITY ${mailbox.uidValidity}), ${pending.length} ${which} to drain (${kib(bytes)})${skipped}`,
     };
   } finally {
     await mailbox.close();
@@ -271,7 +277,7 @@ async function checkQueue(queue: QueueClient): Promise<Passed<true>> {
     .catch((error: unknown) => {
       throw explainStorageError(error, where);
     });
-  const url = withoutQuery(queue.url);
+  const url = publicUrl(queue.url);
   try {
     await queue.deleteMessage(sent.messageId, sent.popReceipt);
   } catch (error) {
@@ -287,14 +293,15 @@ async function checkQueue(queue: QueueClient): Promise<Passed<true>> {
 }
 
 async function checkContainer(container: ContainerClient): Promise<Passed<true>> {
-  const name = `doctor/probe-${randomUUID()}.txt`;
+  // Under the claim-check prefix, which the container's lifecycle rule expires, should the delete fail.
+  const name = `${CLAIM_CHECK_PREFIX}doctor-probe-${randomUUID()}.txt`;
   const blob = container.getBlockBlobClient(name);
   await blob
     .uploadData(Buffer.from('mail-drain doctor probe\n'), { blobHTTPHeaders: { blobContentType: 'text/plain' } })
     .catch((error: unknown) => {
       throw explainStorageError(error, `blob ${name} in container ${container.containerName}`);
     });
-  const url = withoutQuery(container.url);
+  const url = publicUrl(container.url);
   try {
     await blob.delete();
   } catch (error) {
@@ -413,11 +420,6 @@ function isSentenceEnd(text: string, dot: number): boolean {
 
 function vaultName(settings: Settings): string {
   return new URL(settings.keyVaultUrl).hostname.split('.')[0] ?? settings.keyVaultUrl;
-}
-
-/** A storage URL without its query: a SAS connection string puts the signature there. */
-function withoutQuery(url: string): string {
-  return url.split('?')[0] ?? url;
 }
 
 function statusOf(error: unknown): string {

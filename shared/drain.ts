@@ -8,13 +8,14 @@
  * with its raw bytes, so that no message can block the rest.
  */
 import pLimit from 'p-limit';
-import { describe, isDrainError } from './errors.js';
+import { describe, DrainError, isDrainError } from './errors.js';
 import { appCredential, platformCredential } from './credential.js';
-import { handOff, quarantineStream, type HandOffResult, type MailboxRef } from './handOff.js';
+import { failed, handOff, quarantineStream, quarantineUnreadable, type HandOffResult, type MailboxRef } from './handOff.js';
 import { routeAzureSdkLogs, type Logger } from './logger.js';
 import type { MailboxLease } from './mailboxLease.js';
-import { Mailbox, type FetchedMessage, type PendingMessage } from './mailbox.js';
+import { isRefusal, Mailbox, type FetchedBatch, type PendingMessage } from './mailbox.js';
 import { Outbox } from './outbox.js';
+import { messageKey } from './queueMessage.js';
 import type { Settings } from './settings.js';
 
 /** Messages fetched at once: bounds memory together with BATCH_BYTES. */
@@ -23,8 +24,20 @@ export const BATCH_SIZE = 25;
 export const BATCH_BYTES = 64 * 1024 * 1024;
 /** Hand-offs in flight at once: enough to hide Storage latency, few enough to stay under its throttling. */
 export const HANDOFF_CONCURRENCY = 4;
-/** Time kept back from the deadline to finish a batch's hand-off and settle it. */
-export const SETTLE_RESERVE_MS = 90_000;
+/**
+ * Time kept back from the deadline to finish a step (fetch, hand off, settle):
+ * a minute for the commands, plus a second per MiB the step moves, the floor
+ * rate every Storage call is given (storageLimits.ts). A 64 MiB batch needs about
+ * two minutes, a 150 MB message streamed to quarantine about three and a half.
+ */
+export const SETTLE_RESERVE_MS = 60_000;
+const RESERVE_MS_PER_MIB = 1_000;
+/**
+ * Passing failures (Storage or the network down) of this many messages in a
+ * row stop the drain: the rest would fail the same way. Fewer are one message's
+ * bad luck, and never hold up the rest.
+ */
+export const STOP_AFTER_PASSING_FAILURES = 3;
 
 export interface DrainOptions {
   /** Epoch ms by which the drain must be done (the function timeout); no new batch starts too close to it. */
@@ -39,7 +52,7 @@ export interface DrainReport {
   skipped: boolean;
   found: number;
   handedOff: { uid: number; id: string; subject: string | null; viaBlob: boolean }[];
-  quarantined: { uid: number; id: string; reason: string; detail: string; rawBlobUrl: string }[];
+  quarantined: { uid: number; id: string; reason: string; detail: string; rawBlobUrl: string | null }[];
   failed: { uid: number; id: string; error: string }[];
   /** Messages not attempted because the drain stopped early; they stay for the next run. */
   notAttempted: number;
@@ -63,116 +76,217 @@ export async function drain(settings: Settings, logger: Logger, options: DrainOp
   );
   const report = emptyReport(settings, outbox);
 
-  // One drain per mailbox folder, whatever runs it: timer, CLI, a second app.
-  const lease = await outbox.leaseMailbox(settings.mailbox, settings.folder, logger);
-  if (!lease) {
-    logger.info(`Another drain is working on ${settings.mailbox}/${settings.folder}; this run leaves it to that one.`);
-    return { ...report, skipped: true };
-  }
+  // The mailbox first: the lease and every id name the folder as the server spells it.
+  const mailbox = await Mailbox.open(settings, (o) => app.mailboxToken(logger, o), logger);
   try {
-    const mailbox = await Mailbox.open(settings, (o) => app.mailboxToken(logger, o), logger);
+    report.folder = mailbox.folder;
+    // One drain per mailbox folder, whatever runs it: timer, CLI, a second app.
+    const lease = await outbox.leaseMailbox(settings.mailbox, mailbox.folder, logger);
+    if (!lease) {
+      logger.info(`Another drain is working on ${settings.mailbox}/${mailbox.folder}; this run leaves it to that one.`);
+      return { ...report, skipped: true };
+    }
     try {
-      await drainFolder(mailbox, lease, outbox, settings, logger, report, { deadline: options.deadline, now });
+      await drainFolder({ mailbox, lease, outbox, settings, logger, report, clock: { deadline: options.deadline, now } });
     } finally {
-      await mailbox.close();
+      await lease.release();
     }
   } finally {
-    await lease.release();
+    await mailbox.close();
   }
   logger.info(summaryLine(report));
   return report;
 }
 
-async function drainFolder(
-  mailbox: Mailbox,
-  lease: MailboxLease,
-  outbox: Outbox,
-  settings: Settings,
-  logger: Logger,
-  report: DrainReport,
-  clock: { deadline?: number; now: () => number },
-): Promise<void> {
-  const ref: MailboxRef = { mailbox: settings.mailbox, folder: settings.folder, uidValidity: mailbox.uidValidity, failedFolder: settings.failedFolder };
+interface DrainContext {
+  mailbox: Mailbox;
+  lease: MailboxLease;
+  outbox: Outbox;
+  settings: Settings;
+  logger: Logger;
+  report: DrainReport;
+  clock: { deadline?: number; now: () => number };
+}
+
+/** One step of the drain: some messages, and how to hand them off. */
+interface Step {
+  uids: number[];
+  bytes: number;
+  run: () => Promise<HandOffResult[]>;
+}
+
+async function drainFolder(ctx: DrainContext): Promise<void> {
+  const { mailbox, lease, settings, logger, report } = ctx;
+  const ref: MailboxRef = { mailbox: settings.mailbox, folder: mailbox.folder, uidValidity: mailbox.uidValidity, failedFolder: settings.failedFolder };
   rememberUidValidity(lease, ref.uidValidity, logger);
 
   const pending = await mailbox.pending();
   report.found = pending.length;
-  logger.info(`Draining ${pending.length} message(s) from ${settings.mailbox}/${settings.folder}`);
+  const suspects = countDiedInFlight(lease, pending, logger);
+  logger.info(`Draining ${pending.length} message(s) from ${settings.mailbox}/${mailbox.folder}`);
 
-  const oversized = pending.filter((m) => m.size > settings.maxMessageBytes);
-  const batches = inBatches(pending.filter((m) => m.size <= settings.maxMessageBytes));
-  const work: (() => Promise<HandOffResult[]>)[] = [
-    ...oversized.map((m) => () => quarantineOversized(m, mailbox, ref, outbox, settings)),
-    ...batches.map((batch) => async () => {
-      const messages = await mailbox.fetch(batch.map((m) => m.uid));
-      return handOffAll(messages, ref, outbox, lease, settings.maxAttempts);
-    }),
-  ];
-  const sizes = [...oversized.map(() => 1), ...batches.map((b) => b.length)];
-
-  for (const [index, step] of work.entries()) {
-    const stop = reasonToStop(lease, clock);
+  let passingFailures = 0;
+  for (const step of plan(pending, suspects, ref, ctx)) {
+    const stop = reasonToStop(lease, step, ctx.clock);
     if (stop) {
-      stopEarly(report, stop, sizes.slice(index), logger);
+      stopEarly(report, stop, remaining(pending, report), logger);
       break;
     }
     let handedOffUnsettled = 0;
     try {
-      const results = await step();
+      // Recorded before the hand-off: a message that kills the process is counted all the same.
+      lease.state.inFlight = step.uids;
+      await lease.save();
+      const results = await step.run();
       record(report, results, logger);
-      countFailures(lease, results);
       handedOffUnsettled = results.filter((r) => r.outcome !== 'failed').length;
 
       // Only now, with Storage's acknowledgement in hand, is the mailbox touched.
       await mailbox.settle(uidsOf(results, 'handedOff'));
       await mailbox.quarantine(uidsOf(results, 'quarantined'));
-      forgetSettled(lease, results);
+      countAttempts(lease, results);
       await lease.save();
 
-      if (results.length > 0 && results.every((r) => r.outcome === 'failed')) {
-        // Not one message got through: Storage is down, the rest would fail too. Leave them
-        // for the next run. (Failures of single messages do not stop the drain: MAX_ATTEMPTS
-        // quarantines those.)
-        stopEarly(report, 'every hand-off of a batch failed', sizes.slice(index + 1), logger);
+      for (const r of results) passingFailures = r.outcome === 'failed' && !r.own ? passingFailures + 1 : 0;
+      if (passingFailures >= STOP_AFTER_PASSING_FAILURES) {
+        // Storage is down: the rest would fail too. Leave them for the next run.
+        stopEarly(report, `${STOP_AFTER_PASSING_FAILURES} hand-offs in a row failed for a passing reason`, remaining(pending, report), logger);
         break;
       }
     } catch (error) {
       // The mailbox went away mid-drain (throttled, cut off): end cleanly, the rest waits.
       if (!isDrainError(error)) throw error;
+      lease.state.inFlight = [];
       // Handed off but not settled: the next run hands them off again under the same ids.
       const unsettled = handedOffUnsettled > 0 ? ` ${handedOffUnsettled} message(s) were handed off but not settled; the next run hands them off again under the same ids.` : '';
-      stopEarly(report, `${error.explain()}${unsettled}`, sizes.slice(handedOffUnsettled > 0 ? index + 1 : index), logger);
+      stopEarly(report, `${error.explain()}${unsettled}`, remaining(pending, report) - handedOffUnsettled, logger);
       await lease.save().catch(() => {});
       break;
     }
   }
 }
 
-function reasonToStop(lease: MailboxLease, clock: { deadline?: number; now: () => number }): string | undefined {
+/**
+ * The steps, in order: messages that were in flight when a drain died, one at a
+ * time (so that the one that kills the process is the only one counted again);
+ * then messages too large to parse, streamed to quarantine one by one; then the
+ * rest in batches bounded by count and bytes.
+ */
+function plan(pending: PendingMessage[], suspects: Set<number>, ref: MailboxRef, ctx: DrainContext): Step[] {
+  const { settings } = ctx;
+  const oversized = pending.filter((m) => m.size > settings.maxMessageBytes);
+  const rest = pending.filter((m) => m.size <= settings.maxMessageBytes);
+  const alone = rest.filter((m) => suspects.has(m.uid)).map((m) => [m]);
+  const batches = inBatches(rest.filter((m) => !suspects.has(m.uid)));
+  return [
+    ...oversized.map((m) => ({ uids: [m.uid], bytes: m.size, run: () => quarantineOversized(m, ref, ctx) })),
+    ...[...alone, ...batches].map((batch) => ({
+      uids: batch.map((m) => m.uid),
+      bytes: batch.reduce((n, m) => n + m.size, 0),
+      run: () => handOffBatch(batch.map((m) => m.uid), ref, ctx),
+    })),
+  ];
+}
+
+function reasonToStop(lease: MailboxLease, step: Step, clock: { deadline?: number; now: () => number }): string | undefined {
   if (lease.lost) return 'the mailbox lease was lost';
-  if (clock.deadline !== undefined && clock.now() > clock.deadline - SETTLE_RESERVE_MS) {
+  const reserve = SETTLE_RESERVE_MS + Math.ceil(step.bytes / (1024 * 1024)) * RESERVE_MS_PER_MIB;
+  if (clock.deadline !== undefined && clock.now() > clock.deadline - reserve) {
     return 'the time budget is spent (function timeout in host.json)';
   }
   return undefined;
 }
 
-function stopEarly(report: DrainReport, reason: string, remaining: number[], logger: Logger): void {
+function stopEarly(report: DrainReport, reason: string, left: number, logger: Logger): void {
   report.stoppedBecause = reason;
-  report.notAttempted += remaining.reduce((n, size) => n + size, 0);
+  report.notAttempted = Math.max(0, left);
   logger.warn(`Stopping early: ${reason}. ${report.notAttempted} message(s) stay in the mailbox for the next run.`);
 }
 
-async function quarantineOversized(message: PendingMessage, mailbox: Mailbox, ref: MailboxRef, outbox: Outbox, settings: Settings) {
-  return [await quarantineStream(message.uid, message.size, settings.maxMessageBytes, ref, outbox, (sink) => mailbox.stream(message.uid, sink))];
+/** Messages found and not yet handed off, quarantined or failed in this run. */
+function remaining(pending: PendingMessage[], report: DrainReport): number {
+  return pending.length - report.handedOff.length - report.quarantined.length - report.failed.length;
 }
 
-async function handOffAll(messages: FetchedMessage[], ref: MailboxRef, outbox: Outbox, lease: MailboxLease, maxAttempts: number): Promise<HandOffResult[]> {
-  const limit = pLimit(HANDOFF_CONCURRENCY);
-  return Promise.all(
-    messages.map((message) =>
-      limit(() => handOff(message, ref, outbox, { previous: lease.state.attempts[message.uid] ?? 0, max: maxAttempts })),
+async function quarantineOversized(message: PendingMessage, ref: MailboxRef, ctx: DrainContext): Promise<HandOffResult[]> {
+  const { mailbox, outbox, settings } = ctx;
+  const previous = ctx.lease.state.attempts[message.uid] ?? 0;
+  if (previous >= settings.maxAttempts) {
+    return [await quarantineUnreadable(message.uid, ref, outbox, `streaming it to quarantine failed ${previous} times (MAX_ATTEMPTS ${settings.maxAttempts})`)];
+  }
+  return [
+    await quarantineStream(message.uid, message.size, settings.maxMessageBytes, ref, outbox, (sink) => mailbox.stream(message.uid, message.size, sink)).catch(
+      (error: unknown) => failed(message.uid, messageKey(ref.mailbox, ref.folder, ref.uidValidity, message.uid), error),
     ),
+  ];
+}
+
+/**
+ * Fetches a batch and hands off each message. A batch the server refuses to
+ * FETCH is fetched again one UID at a time, so one message the server cannot
+ * serve fails alone; its failures are counted, and after MAX_ATTEMPTS it is
+ * quarantined, with its bytes when they can be had.
+ */
+async function handOffBatch(uids: number[], ref: MailboxRef, ctx: DrainContext): Promise<HandOffResult[]> {
+  const { mailbox, outbox, lease, settings, logger } = ctx;
+  let fetched: FetchedBatch;
+  try {
+    fetched = await mailbox.fetch(uids);
+  } catch (error) {
+    fetched = await fetchOneByOne(uids, error, mailbox, logger);
+  }
+  const attempts = (uid: number) => ({ previous: lease.state.attempts[uid] ?? 0, max: settings.maxAttempts });
+  const limit = pLimit(HANDOFF_CONCURRENCY);
+  const handedOff = fetched.messages.map((message) => limit(() => handOff(message, ref, outbox, attempts(message.uid), logger)));
+  const unreadable = fetched.missing.map((uid) => limit(() => notServed(uid, ref, outbox, attempts(uid), mailbox.folder)));
+  return Promise.all([...handedOff, ...unreadable]);
+}
+
+/**
+ * A batch FETCH failed: the server refused it (NO, BAD), or ended the session
+ * over it (Dovecot answers a message it cannot read with BYE). Fetched one UID
+ * at a time, the message at fault is the one that fails. A UID whose FETCH
+ * ended the session is blamed only if the server answers again afterwards;
+ * otherwise the server or the network is down, and the drain stops as for any
+ * lost session.
+ */
+async function fetchOneByOne(uids: number[], error: unknown, mailbox: Mailbox, logger: Logger): Promise<FetchedBatch> {
+  if (!isRefusal(error) && !isSessionLost(error)) throw error;
+  if (uids.length > 1) logger.warn(`Fetching UIDs ${uids.join(',')} failed (${describe(error).split('\n')[0]}); fetching them one at a time.`);
+  const fetched: FetchedBatch = { messages: [], missing: [] };
+  let sessionLost = false;
+  for (const uid of uids) {
+    try {
+      if (uids.length === 1) throw error;
+      const one = await mailbox.fetch([uid]);
+      fetched.messages.push(...one.messages);
+      fetched.missing.push(...one.missing);
+    } catch (e) {
+      if (!isRefusal(e) && !isSessionLost(e)) throw e;
+      sessionLost ||= !isRefusal(e);
+      fetched.missing.push(uid);
+    }
+  }
+  // Throws when the server does not answer now: then nothing here was any message's fault.
+  if (sessionLost) await mailbox.noop();
+  return fetched;
+}
+
+function isSessionLost(error: unknown): boolean {
+  return isDrainError(error) && (error.code === 'IMAP_UNREACHABLE' || error.code === 'IMAP_TOKEN_EXPIRED');
+}
+
+/** A requested message the server returned no bytes for. */
+async function notServed(uid: number, ref: MailboxRef, outbox: Outbox, attempts: { previous: number; max: number }, folder: string): Promise<HandOffResult> {
+  if (attempts.previous >= attempts.max) {
+    return quarantineUnreadable(uid, ref, outbox, `the server returned no bytes for it ${attempts.previous} times (MAX_ATTEMPTS ${attempts.max})`);
+  }
+  const error = new DrainError(
+    'IMAP_MESSAGE_UNREADABLE',
+    `The server returned no body for UID ${uid} of ${folder}.`,
+    'Nothing to do: the message stays in the mailbox; if the server keeps refusing it, it is quarantined after MAX_ATTEMPTS runs (moved to FAILED_FOLDER).',
   );
+  return failed(uid, messageKey(ref.mailbox, ref.folder, ref.uidValidity, uid), error);
 }
 
 /**
@@ -187,16 +301,35 @@ function rememberUidValidity(lease: MailboxLease, uidValidity: number, logger: L
         'under new ids; a consumer may receive a message it already has, with a new id (compare messageId to spot it).',
     );
     lease.state.attempts = {};
+    lease.state.inFlight = [];
   }
   lease.state.uidValidity = uidValidity;
 }
 
-function countFailures(lease: MailboxLease, results: HandOffResult[]): void {
-  for (const r of results) if (r.outcome === 'failed') lease.state.attempts[r.uid] = (lease.state.attempts[r.uid] ?? 0) + 1;
+/**
+ * Messages that were in flight when the last drain died count one attempt
+ * each, and are handed off alone this time. Counts for messages no longer in
+ * the folder are forgotten.
+ */
+function countDiedInFlight(lease: MailboxLease, pending: PendingMessage[], logger: Logger): Set<number> {
+  const present = new Set(pending.map((m) => m.uid));
+  const suspects = new Set(lease.state.inFlight.filter((uid) => present.has(uid)));
+  for (const uid of suspects) lease.state.attempts[uid] = (lease.state.attempts[uid] ?? 0) + 1;
+  if (suspects.size > 0) {
+    logger.warn(`${suspects.size} message(s) were being handed off when the last drain ended without finishing (UIDs ${[...suspects].join(',')}); each is tried alone now.`);
+  }
+  for (const uid of Object.keys(lease.state.attempts)) if (!present.has(Number(uid))) delete lease.state.attempts[uid];
+  lease.state.inFlight = [];
+  return suspects;
 }
 
-function forgetSettled(lease: MailboxLease, results: HandOffResult[]): void {
-  for (const r of results) if (r.outcome !== 'failed') delete lease.state.attempts[r.uid];
+/** Own failures count towards MAX_ATTEMPTS; passing ones never do; a settled message is forgotten. */
+function countAttempts(lease: MailboxLease, results: HandOffResult[]): void {
+  for (const r of results) {
+    if (r.outcome !== 'failed') delete lease.state.attempts[r.uid];
+    else if (r.own) lease.state.attempts[r.uid] = (lease.state.attempts[r.uid] ?? 0) + 1;
+  }
+  lease.state.inFlight = [];
 }
 
 /** Splits pending messages into batches bounded by count and bytes, keeping UID order. */

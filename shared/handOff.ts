@@ -9,11 +9,12 @@
  * why. The drain then moves it to FAILED_FOLDER.
  */
 import type { Readable } from 'node:stream';
-import { describe } from './errors.js';
+import { describe, isDrainError } from './errors.js';
+import type { Logger } from './logger.js';
 import type { FetchedMessage } from './mailbox.js';
 import type { Outbox, StoredBlob } from './outbox.js';
 import { parseMessage, ParseError, type ParsedAttachment } from './parseMessage.js';
-import { messageKey, SCHEMA_VERSION, type MailMessage, type PoisonMessage } from './queueMessage.js';
+import { INLINE_BODY_LIMIT, messageKey, SCHEMA_VERSION, type MailMessage, type PoisonMessage } from './queueMessage.js';
 
 export interface MailboxRef {
   mailbox: string;
@@ -27,15 +28,32 @@ export type QuarantineReason = PoisonMessage['reason'];
 
 export type HandOffResult =
   | { outcome: 'handedOff'; uid: number; message: MailMessage; viaBlob: boolean }
-  | { outcome: 'quarantined'; uid: number; id: string; reason: QuarantineReason; detail: string; rawBlobUrl: string }
-  | { outcome: 'failed'; uid: number; id: string; error: unknown };
+  | { outcome: 'quarantined'; uid: number; id: string; reason: QuarantineReason; detail: string; rawBlobUrl: string | null }
+  | {
+      outcome: 'failed';
+      uid: number;
+      id: string;
+      error: unknown;
+      /**
+       * The message's own failure (its content or its bytes were refused), which
+       * counts towards MAX_ATTEMPTS; otherwise a passing one (Storage or the
+       * network down), which never does: a Storage outage must not quarantine good mail.
+       */
+      own: boolean;
+    };
 
-/** Blob names for a message, all under its id. */
+/**
+ * Blob names for a message, all under its id. The claim-check blobs live under
+ * `messages/`, the one prefix the container's lifecycle rule expires; the
+ * drain's state (`locks/`) and quarantined mail (`quarantine/`) never expire.
+ */
+export const CLAIM_CHECK_PREFIX = 'messages/';
 export const blobNames = {
-  raw: (id: string) => `${id}/raw.eml`,
+  raw: (id: string) => `${CLAIM_CHECK_PREFIX}${id}/raw.eml`,
   attachment: (id: string, index: number, filename: string | null) =>
-    `${id}/attachments/${index}${filename ? `-${safeName(filename)}` : ''}`,
-  payload: (id: string) => `${id}/message.json`,
+    `${CLAIM_CHECK_PREFIX}${id}/attachments/${index}${filename ? `-${safeName(filename)}` : ''}`,
+  payload: (id: string) => `${CLAIM_CHECK_PREFIX}${id}/message.json`,
+  body: (id: string, kind: 'text' | 'html') => `${CLAIM_CHECK_PREFIX}${id}/body.${kind === 'text' ? 'txt' : 'html'}`,
   quarantined: (id: string) => `quarantine/${id}/raw.eml`,
 };
 
@@ -50,6 +68,7 @@ export async function handOff(
   ref: MailboxRef,
   outbox: Outbox,
   attempts: { previous: number; max: number },
+  logger?: Logger,
 ): Promise<HandOffResult> {
   const id = messageKey(ref.mailbox, ref.folder, ref.uidValidity, fetched.uid);
   if (attempts.previous >= attempts.max) {
@@ -57,9 +76,13 @@ export async function handOff(
     return quarantine(fetched.uid, id, ref, 'max-attempts', detail, outbox, (name) => outbox.putBlob(name, fetched.source, 'message/rfc822'));
   }
   try {
+    // Said before the step most likely to exhaust memory: the last line of a drain that died names the message.
+    logger?.debug(`Parsing UID ${fetched.uid} (${fetched.source.length} bytes)`);
     const parsed = await parseMessage(fetched.source);
     const raw = await outbox.putBlob(blobNames.raw(id), fetched.source, 'message/rfc822');
     const attachments = await Promise.all(parsed.attachments.map((a, i) => storeAttachment(outbox, id, i, a)));
+    const text = await inlineOrBlob(outbox, id, 'text', parsed.text);
+    const html = await inlineOrBlob(outbox, id, 'html', parsed.html);
     const message: MailMessage = {
       schemaVersion: SCHEMA_VERSION,
       id,
@@ -77,15 +100,17 @@ export async function handOff(
       replyTo: parsed.replyTo,
       inReplyTo: parsed.inReplyTo,
       references: parsed.references,
-      text: parsed.text,
-      html: parsed.html,
+      text: text.inline,
+      html: html.inline,
+      ...(text.blob && { textBlob: text.blob }),
+      ...(html.blob && { htmlBlob: html.blob }),
       attachments,
       raw,
     };
     const { viaBlob } = await outbox.send(message, blobNames.payload(id));
     return { outcome: 'handedOff', uid: fetched.uid, message, viaBlob };
   } catch (error) {
-    if (!(error instanceof ParseError)) return { outcome: 'failed', uid: fetched.uid, id, error };
+    if (!(error instanceof ParseError)) return failed(fetched.uid, id, error);
     return quarantine(fetched.uid, id, ref, 'unparseable', describe(error), outbox, (name) =>
       outbox.putBlob(name, fetched.source, 'message/rfc822'),
     );
@@ -104,8 +129,46 @@ export async function quarantineStream(
   const id = messageKey(ref.mailbox, ref.folder, ref.uidValidity, uid);
   const detail = `${size} bytes, over MAX_MESSAGE_BYTES (${maxBytes})`;
   return quarantine(uid, id, ref, 'too-large', detail, outbox, (name) =>
-    stream((content) => outbox.putBlobStream(name, content, 'message/rfc822')),
+    stream((content) => outbox.putBlobStream(name, content, 'message/rfc822', size)),
   );
+}
+
+/**
+ * Quarantines a message whose bytes the server would not return MAX_ATTEMPTS
+ * times: there are none to keep, so the poison notice says so (`raw: null`) and
+ * the message itself, moved to FAILED_FOLDER, is the copy.
+ */
+export async function quarantineUnreadable(uid: number, ref: MailboxRef, outbox: Outbox, detail: string): Promise<HandOffResult> {
+  const id = messageKey(ref.mailbox, ref.folder, ref.uidValidity, uid);
+  return quarantine(uid, id, ref, 'max-attempts', detail, outbox, async () => null);
+}
+
+/** A failed hand-off, classified: see `own` in HandOffResult. */
+export function failed(uid: number, id: string, error: unknown): HandOffResult {
+  return { outcome: 'failed', uid, id, error, own: isOwnFailure(error) };
+}
+
+/**
+ * Storage's answers that refuse what this message made of a request (a header,
+ * a size) rather than the request's reaching Storage at all.
+ */
+const REFUSED_FOR_CONTENT = new Set([400, 413, 414, 431]);
+
+/**
+ * Whether a failure is the message's own. Storage and the network failing
+ * (401, 403, 404, 5xx, timeouts, resets) and the IMAP session ending are not:
+ * they pass, or need a person, and any message would have failed the same way.
+ * A message the server will not return, a request Storage refuses for what the
+ * message put in it, or an error of our own code on this message's content is.
+ */
+export function isOwnFailure(error: unknown): boolean {
+  if (!isDrainError(error)) return true;
+  if (error.code === 'IMAP_MESSAGE_UNREADABLE') return true;
+  if (error.code.startsWith('STORAGE_')) {
+    const status = (error.cause as { statusCode?: number } | undefined)?.statusCode;
+    return status !== undefined && REFUSED_FOR_CONTENT.has(status);
+  }
+  return false;
 }
 
 /** Keeps the raw bytes and reports them on the poison queue; failing that, leaves the message in the mailbox. */
@@ -116,7 +179,7 @@ async function quarantine(
   reason: QuarantineReason,
   detail: string,
   outbox: Outbox,
-  storeRaw: (blobName: string) => Promise<StoredBlob>,
+  storeRaw: (blobName: string) => Promise<StoredBlob | null>,
 ): Promise<HandOffResult> {
   try {
     const raw = await storeRaw(blobNames.quarantined(id));
@@ -133,10 +196,17 @@ async function quarantine(
       movedTo: ref.failedFolder,
       quarantinedAt: new Date().toISOString(),
     });
-    return { outcome: 'quarantined', uid, id, reason, detail, rawBlobUrl: raw.blobUrl };
+    return { outcome: 'quarantined', uid, id, reason, detail, rawBlobUrl: raw?.blobUrl ?? null };
   } catch (error) {
-    return { outcome: 'failed', uid, id, error };
+    return failed(uid, id, error);
   }
+}
+
+/** A body inline while it is small; beyond INLINE_BODY_LIMIT, a blob the message points to. */
+async function inlineOrBlob(outbox: Outbox, id: string, kind: 'text' | 'html', body: string | null) {
+  if (body === null || Buffer.byteLength(body, 'utf8') <= INLINE_BODY_LIMIT) return { inline: body, blob: undefined };
+  const blob = await outbox.putBlob(blobNames.body(id, kind), Buffer.from(body, 'utf8'), `text/${kind === 'text' ? 'plain' : 'html'}; charset=utf-8`);
+  return { inline: null, blob };
 }
 
 async function storeAttachment(outbox: Outbox, id: string, index: number, attachment: ParsedAttachment) {

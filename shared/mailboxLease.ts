@@ -25,8 +25,14 @@ const RENEW_EVERY_MS = 10_000;
 
 export interface DrainState {
   uidValidity?: number;
-  /** Failed hand-offs per UID (under `uidValidity`). */
+  /** Failed hand-offs per UID (under `uidValidity`), a drain that died during one included. */
   attempts: Record<string, number>;
+  /**
+   * UIDs being handed off, saved before the hand-off starts and cleared once it
+   * ends: UIDs still here when the next drain starts were in flight when a drain
+   * died (out of memory, killed), and that counts as an attempt of theirs.
+   */
+  inFlight: number[];
 }
 
 export class MailboxLease {
@@ -111,8 +117,9 @@ function parseState(content: Buffer): DrainState {
     return {
       uidValidity: typeof parsed.uidValidity === 'number' ? parsed.uidValidity : undefined,
       attempts: typeof parsed.attempts === 'object' && parsed.attempts !== null ? parsed.attempts : {},
+      inFlight: Array.isArray(parsed.inFlight) ? parsed.inFlight.filter((uid): uid is number => Number.isInteger(uid)) : [],
     };
   } catch {
-    return { attempts: {} };
+    return { attempts: {}, inFlight: [] };
   }
 }

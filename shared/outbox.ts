@@ -18,6 +18,24 @@ import { BLOCK_BYTES, STORAGE_RETRY, storageDeadline } from './storageLimits.js'
 import { registerSecret, type Logger } from './logger.js';
 import type { StorageConnection } from './settings.js';
 
+/**
+ * Storage keeps a queue message 7 days unless told otherwise; the mail is gone
+ * from the mailbox by then, so a consumer outage longer than that would lose it.
+ * -1: kept until a consumer deletes it.
+ */
+export const NEVER_EXPIRES = -1;
+
+/**
+ * A URL as it may be shown or sent: without its query string. With a SAS
+ * connection string the SDK's URLs carry the write-capable signature; consumers
+ * read blobs with their own identity, and no log line or queue message may
+ * carry a credential.
+ */
+export function publicUrl(url: string): string {
+  // The SDK percent-encodes a blob name's own "?" and "#", so the first of either starts the query.
+  return url.replace(/[?#][\s\S]*$/, '');
+}
+
 export interface StoredBlob {
   blobUrl: string;
   size: number;
@@ -62,11 +80,11 @@ export class Outbox {
   }
 
   get queueUrl(): string {
-    return this.queue.url;
+    return publicUrl(this.queue.url);
   }
 
   get containerUrl(): string {
-    return this.container.url;
+    return publicUrl(this.container.url);
   }
 
   /** Uploads `content` to `name` in the container; resolves once Storage has acknowledged it. */
@@ -83,11 +101,14 @@ export class Outbox {
     } catch (error) {
       throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
     }
-    return { blobUrl: blob.url, size: content.length, sha256: sha256(content) };
+    return { blobUrl: publicUrl(blob.url), size: content.length, sha256: sha256(content) };
   }
 
-  /** Streams `content` to a blob, hashing it on the way: for messages too large to hold in memory. */
-  async putBlobStream(name: string, content: Readable, contentType: string): Promise<StoredBlob> {
+  /**
+   * Streams `content` to a blob, hashing it on the way: for messages too large
+   * to hold in memory. `expectedBytes` sizes the deadline to the message.
+   */
+  async putBlobStream(name: string, content: Readable, contentType: string, expectedBytes: number): Promise<StoredBlob> {
     const blob = this.container.getBlockBlobClient(name);
     const hash = createHash('sha256');
     let size = 0;
@@ -103,18 +124,21 @@ export class Outbox {
     content.on('error', (error) => counted.destroy(error));
     try {
       // BLOCK_BYTES blocks, 2 in flight: at most ~8 MiB of the message in memory at once.
-      // A stream's size is unknown up front: its deadline allows the largest message Exchange Online takes (150 MB).
-      await blob.uploadStream(counted, BLOCK_BYTES, 2, { abortSignal: storageDeadline(150 * 1024 * 1024), blobHTTPHeaders: { blobContentType: contentType } });
+      // The deadline follows the message's size, as for every other call (a server may send up to twice it).
+      await blob.uploadStream(counted, BLOCK_BYTES, 2, { abortSignal: storageDeadline(expectedBytes * 2), blobHTTPHeaders: { blobContentType: contentType } });
     } catch (error) {
       throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
     }
-    return { blobUrl: blob.url, size, sha256: hash.digest('hex') };
+    return { blobUrl: publicUrl(blob.url), size, sha256: hash.digest('hex') };
   }
 
   /** Reports a quarantined message on the poison queue. */
   async sendPoison(message: PoisonMessage): Promise<void> {
     try {
-      await this.poisonQueue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'), { abortSignal: storageDeadline() });
+      await this.poisonQueue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'), {
+        messageTimeToLive: NEVER_EXPIRES,
+        abortSignal: storageDeadline(),
+      });
     } catch (error) {
       throw explainStorageError(error, `queue ${this.poisonQueue.name}`);
     }
@@ -138,7 +162,7 @@ export class Outbox {
       queued = envelopeFor(message, payload);
     }
     try {
-      await this.queue.sendMessage(encodeForQueue(queued), { abortSignal: storageDeadline() });
+      await this.queue.sendMessage(encodeForQueue(queued), { messageTimeToLive: NEVER_EXPIRES, abortSignal: storageDeadline() });
     } catch (error) {
       throw explainStorageError(error, `queue ${this.queue.name}`);
     }

@@ -30,6 +30,14 @@ const blobRef = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('Hex SHA-256 of the blob content'),
 });
 
+/**
+ * A body larger than this (UTF-8 bytes) goes to a blob instead of inline JSON.
+ * A hostile 49 MiB body of control characters becomes 6 times that once JSON
+ * escapes it, held several times over while it is serialised and uploaded;
+ * 256 KiB keeps a message's JSON under about 1.5 MiB whatever the body holds.
+ */
+export const INLINE_BODY_LIMIT = 256 * 1024;
+
 export const attachmentSchema = z.object({
   filename: z.string().nullable().describe('File name as sent, null when the part has none'),
   contentType: z.string(),
@@ -66,8 +74,14 @@ export const mailMessageSchema = z
     replyTo: z.array(address),
     inReplyTo: z.string().nullable(),
     references: z.array(z.string()),
-    text: z.string().nullable().describe('Plain-text body as parsed'),
-    html: z.string().nullable().describe('HTML body as parsed. Untrusted: sanitise before rendering.'),
+    text: z.string().nullable().describe('Plain-text body as parsed; null when absent or when it is in textBlob'),
+    html: z.string().nullable().describe('HTML body as parsed; null when absent or when it is in htmlBlob. Untrusted: sanitise before rendering.'),
+    textBlob: blobRef
+      .optional()
+      .describe('Present when the plain-text body is over 256 KiB (UTF-8): the body is this blob (text/plain; charset=utf-8) and text is null'),
+    htmlBlob: blobRef
+      .optional()
+      .describe('Present when the HTML body is over 256 KiB (UTF-8): the body is this blob (text/html; charset=utf-8) and html is null'),
     attachments: z.array(attachmentSchema).describe('Bytes are always in Blob storage, never inline'),
     raw: blobRef.describe('The original MIME message'),
   })
@@ -105,7 +119,9 @@ export const poisonMessageSchema = z
       .enum(['unparseable', 'too-large', 'max-attempts'])
       .describe('unparseable: mailparser failed; too-large: over MAX_MESSAGE_BYTES; max-attempts: hand-off failed MAX_ATTEMPTS times'),
     detail: z.string().describe('The error, in words'),
-    raw: blobRef.describe('The original MIME message, byte for byte'),
+    raw: blobRef
+      .nullable()
+      .describe('The original MIME message, byte for byte; null when the server would not return its bytes (the message itself is in movedTo)'),
     movedTo: z.string().describe('The mailbox folder the message was moved to (FAILED_FOLDER)'),
     quarantinedAt: z.string().describe('ISO 8601'),
   })

@@ -153,6 +153,7 @@ export async function drainHostile(
     assert.ok(handed || poison, `${name} (UID ${uid}) left the mailbox through the queue or the poison queue`);
     assert.ok(!(handed && poison), `${name} (UID ${uid}) is not both handed off and quarantined`);
     const blob = handed ? handed.message.raw : poison!.raw;
+    assert.ok(blob, `${name}: its raw bytes were kept`);
     assert.equal(blob.size, raw.length, `${name}: raw size`);
     assert.equal(blob.sha256, sha256(raw), `${name}: raw sha256`);
     assert.ok((await stack.readBlob(blob.blobUrl)).equals(raw), `${name}: the raw blob is byte for byte the message`);

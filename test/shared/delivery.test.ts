@@ -85,6 +85,7 @@ test('a message over MAX_MESSAGE_BYTES is quarantined unparsed, streamed byte fo
   assert.equal(poison.uid, 3);
   assert.equal(poison.id, messageKey(stack.mailbox, 'INBOX', 1, 3));
   assert.equal(poison.movedTo, 'Failed');
+  assert.ok(poison.raw, 'raw bytes kept');
   assert.equal(poison.raw.size, big.raw.length);
   assert.equal(poison.raw.sha256, sha256(big.raw));
   assert.deepEqual(await stack.readBlob(poison.raw.blobUrl), big.raw, 'raw bytes intact');
@@ -97,7 +98,7 @@ test('a message whose hand-off fails MAX_ATTEMPTS times, across runs, is quarant
   const badId = messageKey(stack.mailbox, 'INBOX', 1, 2);
   // Storage refuses this one message's blobs (as it would a name or content it cannot take).
   const proxy = await startFaultyProxy(stack.azurite.blobEndpoint, (req) =>
-    req.method === 'PUT' && (req.url ?? '').includes(`/${stack.containerName}/${badId}/`) ? { status: 400, code: 'InvalidInput' } : undefined,
+    req.method === 'PUT' && (req.url ?? '').includes(`/${stack.containerName}/messages/${badId}/`) ? { status: 400, code: 'InvalidInput' } : undefined,
   );
   try {
     const settings = stack.settingsWith({
@@ -118,7 +119,7 @@ test('a message whose hand-off fails MAX_ATTEMPTS times, across runs, is quarant
   const [poison] = await stack.drainPoisonQueue();
   assert.equal(poison?.reason, 'max-attempts');
   assert.match(poison?.detail ?? '', /failed 2 times/);
-  assert.deepEqual(await stack.readBlob(poison!.raw.blobUrl), seeded.messages[1]!.raw);
+  assert.deepEqual(await stack.readBlob(poison!.raw!.blobUrl), seeded.messages[1]!.raw);
   assert.equal(stack.imap.messages('Failed').length, 1);
   assert.equal(stack.imap.messages('INBOX').length, 0);
   assert.equal((await stack.drainQueue()).length, 2);

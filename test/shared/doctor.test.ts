@@ -98,7 +98,7 @@ test('a healthy setup passes every step, shows what the token grants, and prints
   assert.match(token, /expires \d{4}-\d\d-\d\dT[\d:.]+Z \(in (59|60) min\)/);
   assert.match(output, /^\[ok\] {3}IMAP: localhost:\d+: TLS certificate verified, XOAUTH2 accepted for invoices@contoso\.example, folder "INBOX" selected \(UIDVALIDITY \d+\), 2 message\(s\) to drain/m);
   assert.match(output, /^\[ok\] {3}Queue: .*inbound-mail: sent a probe message \(writable\) and deleted it$/m);
-  assert.match(output, /^\[ok\] {3}Blob container: .*inbound-mail: uploaded doctor\/probe-[0-9a-f-]+\.txt \(writable\) and deleted it$/m);
+  assert.match(output, /^\[ok\] {3}Blob container: .*inbound-mail: uploaded messages\/doctor-probe-[0-9a-f-]+\.txt \(writable\) and deleted it$/m);
   assert.match(lines.at(-1)!, /^All 6 checks passed: the drain can run\.$/);
 
   // The very token the doctor got (still in the cached credential's token cache) appears nowhere.

@@ -17,7 +17,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -102,6 +102,14 @@ export interface Dovecot {
   configPath: string;
   /** Stores a message in `folder` (created if missing) with doveadm, not over IMAP. */
   seed(user: string, folder: string, raw: Buffer): Promise<void>;
+  /**
+   * Delivers many messages to the user's INBOX at once, as files in its Maildir's
+   * new/ (what a local delivery agent does): tens of thousands in seconds, where
+   * doveadm save takes a process per message. Dovecot assigns UIDs on next access.
+   */
+  deliver(user: string, raws: Buffer[]): void;
+  /** The path of a message's file in the user's INBOX Maildir, by UID (after Dovecot has indexed it). */
+  maildirFile(user: string, uid: number): Promise<string>;
   /** A folder's messages by UID, read with doveadm; [] for a folder that does not exist. */
   messages(user: string, folder: string): Promise<DovecotMessage[]>;
   /** The user's folders, read with doveadm. */
@@ -128,6 +136,13 @@ export interface DovecotOptions {
   entra: FakeEntra;
   /** Mailboxes the app may open from the start. */
   grants?: string[];
+  /** What Dovecot advertises once authenticated (imap_capability): Exchange's list unless given, e.g. without UIDPLUS. */
+  capabilities?: string;
+}
+
+/** Exchange's capabilities without some of them, for a server that lacks them. */
+export function capabilitiesWithout(...names: string[]): string {
+  return EXCHANGE_CAPABILITIES.split(' ').filter((c) => !names.includes(c)).join(' ');
 }
 
 export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
@@ -150,7 +165,7 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
   const port = await freePort();
   const configPath = join(dir, 'dovecot.conf');
   const grantsPath = join(dir, 'mailbox-permissions');
-  writeFileSync(configPath, dovecotConf({ dir, port, grantsPath }));
+  writeFileSync(configPath, dovecotConf({ dir, port, grantsPath, capabilities: options.capabilities ?? EXCHANGE_CAPABILITIES }));
   writeFileSync(
     join(dir, 'dovecot-oauth2.conf.ext'),
     oauth2Conf({ introspectionUrl: options.entra.introspectionUrl({ audience: EXCHANGE_AUDIENCE, role: IMAP_ROLE }), caFile: join(dir, 'ca.pem') }),
@@ -276,6 +291,32 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
       }
       return found;
     },
+    deliver(user, raws) {
+      const maildir = join(dir, 'home', user.toLowerCase(), 'Maildir');
+      for (const sub of ['', 'cur', 'new', 'tmp']) {
+        mkdirSync(join(maildir, sub), { recursive: true });
+        chownSync(join(maildir, sub), uid!, gid!);
+      }
+      chownSync(join(dir, 'home', user.toLowerCase()), uid!, gid!);
+      const stamp = Math.floor(Date.now() / 1000);
+      raws.forEach((raw, index) => {
+        // Maildir names: unique per message; "," info ignored for new/.
+        const file = join(maildir, 'new', `${stamp}.M${index}P${process.pid}.mail-drain`);
+        writeFileSync(file, Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1'));
+        chownSync(file, uid!, gid!);
+      });
+    },
+    async maildirFile(user, uid) {
+      const listing = (await doveadm(['-f', 'flow', 'fetch', '-u', user, 'uid guid', 'mailbox', 'INBOX', 'uid', String(uid)])).toString('utf8');
+      const guid = /guid=(\S+)/.exec(listing)?.[1];
+      if (!guid) throw new Error(`no message with UID ${uid} in ${user}'s INBOX: ${listing}`);
+      const maildir = join(dir, 'home', user.toLowerCase(), 'Maildir');
+      for (const sub of ['cur', 'new']) {
+        const name = readdirSync(join(maildir, sub)).find((f) => f.startsWith(`${guid}`) || f.split(':')[0] === guid);
+        if (name) return join(maildir, sub, name);
+      }
+      throw new Error(`no Maildir file for UID ${uid} (guid ${guid})`);
+    },
     folders,
     doveadm,
     async grant(user) {
@@ -327,7 +368,7 @@ function pagerValue(output: Buffer, field: string): Buffer {
   return output.subarray(label.length, end);
 }
 
-function dovecotConf({ dir, port, grantsPath }: { dir: string; port: number; grantsPath: string }): string {
+function dovecotConf({ dir, port, grantsPath, capabilities }: { dir: string; port: number; grantsPath: string; capabilities: string }): string {
   return `# Dovecot configured like Exchange Online's IMAP endpoint, for mail-drain's integration tests.
 # Written by test/support/dovecot.ts; everything this instance uses is under ${dir}.
 instance_name = mail-drain-${port}
@@ -355,7 +396,7 @@ service imap-login {
     ssl = yes
   }
 }
-imap_capability = ${EXCHANGE_CAPABILITIES}
+imap_capability = ${capabilities}
 
 # XOAUTH2 is the only way in. No auth cache (auth_cache_size = 0), so every login's
 # token is introspected. The tests refuse tokens on purpose: no growing penalty, and
