@@ -491,9 +491,10 @@ export function isRefusal(error: unknown): boolean {
   return false;
 }
 
+/** The server's answer, first line only: it is the server's text, and goes into our messages. */
 function describeImap(error: unknown): string {
   const e = error as { responseText?: string; message?: string };
-  return e.responseText || e.message || String(error);
+  return (e.responseText || e.message || String(error)).split(/[\r\n]/)[0]!;
 }
 
 function waitForDrain(stream: PassThrough): Promise<void> {
