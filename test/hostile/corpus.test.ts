@@ -1,6 +1,6 @@
 /**
  * Nothing lost, nothing blocked: every message of the shared MIME corpus
- * (../shared/mime-corpus: mailparser's and MimeKit's test messages, bounces,
+ * (test/fixtures/mime-corpus: mailparser's and MimeKit's test messages, bounces,
  * reports, bare bodies, a stack-overflow bomb, an out-of-memory bomb) through
  * the product's real drain(), each followed by an ordinary message. What the
  * in-process IMAP server cannot serve goes to Dovecot.
@@ -14,7 +14,7 @@ import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js
 import { useTestStack, type TestStack } from '../support/localStack.js';
 import { describeOutcome, dovecotMailbox, drainHostile, hoodiecrowCannotServe, sha256, type Hostile, type Outcome } from './hostileDrain.js';
 
-const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/mime-corpus');
+const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/mime-corpus');
 const corpus: Hostile[] = ['mailparser', 'mimekit'].flatMap((folder) =>
   readdirSync(join(CORPUS, folder))
     .filter((file) => file !== 'LICENSE')

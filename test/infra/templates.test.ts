@@ -1,6 +1,6 @@
 /**
  * The templates parse, and every resource body fits its type in the same type
- * data the Bicep compiler uses (../shared/bicep-types), since the compiler
+ * data the Bicep compiler uses (test/fixtures/bicep-types), since the compiler
  * itself cannot run here.
  */
 import assert from 'node:assert/strict';

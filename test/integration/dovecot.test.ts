@@ -23,7 +23,7 @@ import { startFaultyProxy } from '../support/faultyProxy.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
 import { ACCESS_TOKEN_EXPIRED_BYE } from '../support/tokenExpiryProxy.js';
 
-const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/mime-corpus');
+const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/mime-corpus');
 const CORPUS_FILES = [
   'mailparser/nested.eml',
   'mailparser/mixed.eml',

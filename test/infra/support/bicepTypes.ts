@@ -1,6 +1,6 @@
 /**
  * The Azure (and Microsoft Graph) resource type graph the Bicep compiler uses,
- * read from ../shared/bicep-types (copies of Azure/bicep-types-az and
+ * read from test/fixtures/bicep-types (copies of Azure/bicep-types-az and
  * microsoftgraph/msgraph-bicep-types), and a checker that walks a resource body
  * of a parsed template (./bicep.ts) against it.
  *

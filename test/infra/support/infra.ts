@@ -10,8 +10,8 @@ import { BicepTypes } from './bicepTypes.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const infraDir = join(repoRoot, 'infra');
-/** ../shared/bicep-types next to the repository, unless BICEP_TYPES_DIR says otherwise. */
-export const bicepTypesDir = process.env.BICEP_TYPES_DIR ?? resolve(repoRoot, '../shared/bicep-types');
+/** The in-repo copy, test/fixtures/bicep-types (see test/fixtures/README.md), unless BICEP_TYPES_DIR says otherwise. */
+export const bicepTypesDir = process.env.BICEP_TYPES_DIR ?? join(repoRoot, 'test/fixtures/bicep-types');
 
 export function bicepPaths(dir = infraDir): string[] {
   return readdirSync(dir)
