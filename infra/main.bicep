@@ -140,9 +140,14 @@ param outputQueueName string = 'inbound-mail'
 @maxLength(63)
 param outputContainerName string = 'inbound-mail'
 
-@description('Optional. Days after which a claim-check blob is deleted.')
+@description('Optional. Days after its last modification that a claim-check blob (under messages/ in the output container: raw message, attachments, oversized payload, bodies) is deleted. Only those expire: the drain\'s lease state (locks/) and quarantined mail (quarantine/) never do. Keep it longer than consumers may take to read the queue.')
 @minValue(1)
 param claimCheckRetentionDays int = 30
+
+@description('Optional. Days a deleted blob or a deleted container of the output account can still be restored (blob and container soft delete).')
+@minValue(1)
+@maxValue(365)
+param blobSoftDeleteRetentionDays int = 14
 
 // ---------------------------------------------------------------------------
 // The host
@@ -222,6 +227,7 @@ module outputStorage 'modules/output-storage.bicep' = {
     queueName: outputQueueName
     containerName: outputContainerName
     retentionDays: claimCheckRetentionDays
+    softDeleteRetentionDays: blobSoftDeleteRetentionDays
     principalId: identity.outputs.principalId
   }
 }

@@ -22,6 +22,7 @@ param afterProcessing = 'move'
 param outputQueueName = 'inbound-mail'
 param outputContainerName = 'inbound-mail'
 param claimCheckRetentionDays = 30
+param blobSoftDeleteRetentionDays = 14
 
 param tags = {
   workload: 'mail-drain'

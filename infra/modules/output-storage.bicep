@@ -1,5 +1,5 @@
 metadata name = 'Mail output storage'
-metadata description = 'The storage account the drain writes to: one queue message per mail, its poison queue, and the claim-check container for raw messages and large content, emptied by a lifecycle rule. Shared keys are disabled; the function identity may only send to the two queues and write to the one container.'
+metadata description = 'The storage account the drain writes to: one queue message per mail, its poison queue, and the claim-check container for raw messages and large content. A lifecycle rule expires the claim-check blobs under messages/ only, never the drain\'s lease state (locks/) or quarantined mail (quarantine/); blob and container soft delete keep anything deleted recoverable for a while. Shared keys are disabled; the function identity may only send to the two queues and write to the one container.'
 
 @description('Required. Name of the storage account (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -31,9 +31,14 @@ param queueName string
 @maxLength(63)
 param containerName string
 
-@description('Required. Days after its last modification that a claim-check blob is deleted. Keep it longer than consumers may take to read the queue (a queue message lives 7 days by default).')
+@description('Required. Days after its last modification that a claim-check blob (raw message, attachment, oversized payload or body under messages/ in the container) is deleted. Only blobs under messages/ expire: the drain\'s lease state (locks/) and quarantined mail (quarantine/) never do. Keep it longer than consumers may take to read the queue.')
 @minValue(1)
 param retentionDays int
+
+@description('Required. Days a deleted blob, and a deleted container, can still be restored (blob and container soft delete), whoever or whatever deleted it, the lifecycle rule included.')
+@minValue(1)
+@maxValue(365)
+param softDeleteRetentionDays int
 
 @description('Required. Principal (object) ID of the function identity.')
 param principalId string
@@ -90,6 +95,18 @@ resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@202
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01' = {
   parent: account
   name: 'default'
+  properties: {
+    // A deleted blob (a lease, a quarantined message, an expired claim check) or the
+    // container itself stays restorable for this many days.
+    deleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteRetentionDays
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteRetentionDays
+    }
+  }
 }
 
 resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = {
@@ -115,9 +132,11 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01
               blobTypes: [
                 'blockBlob'
               ]
-              // A prefix match starts with the container name.
+              // A prefix match starts with the container name. Only the claim-check
+              // blobs (messages/<id>/...) expire; the drain's lease state (locks/) and
+              // quarantined mail (quarantine/) live in the same container and must not.
               prefixMatch: [
-                '${containerName}/'
+                '${containerName}/messages/'
               ]
             }
             actions: {
