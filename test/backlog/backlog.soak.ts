@@ -47,16 +47,14 @@ test(`a backlog of ${MESSAGES} messages drains to empty, each message queued onc
   let duplicates = 0;
   const collect = async () => {
     for (;;) {
-      const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+      // Received, not deleted: hidden for the rest of the soak, so each is read once (deletes double the calls).
+      const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 3 * 3600 });
       if (receivedMessageItems.length === 0) return;
-      await Promise.all(
-        receivedMessageItems.map(async (item) => {
-          const id = decodeFromQueue(item.messageText).id;
-          if (ids.has(id)) duplicates++;
-          ids.add(id);
-          await queue.deleteMessage(item.messageId, item.popReceipt);
-        }),
-      );
+      for (const item of receivedMessageItems) {
+        const id = decodeFromQueue(item.messageText).id;
+        if (ids.has(id)) duplicates++;
+        ids.add(id);
+      }
     }
   };
 
