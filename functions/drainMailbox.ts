@@ -1,18 +1,19 @@
 /**
  * The timer-triggered drain. Thin on purpose: the work is shared/drain.ts.
- * The schedule is the app setting DRAIN_SCHEDULE (NCRONTAB), read when the
- * function is registered.
+ * The schedule is the app setting DRAIN_SCHEDULE (NCRONTAB), read and validated
+ * when the function is registered. What this hands the host (a failed run's
+ * error) is redacted like every log line: the host sends it to Application Insights.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { drain, isComplete, summaryLine } from '../shared/drain.js';
 import { isDrainError } from '../shared/errors.js';
 import { functionTimeoutMs } from '../shared/hostConfig.js';
-import { createLogger, type LogSink } from '../shared/logger.js';
-import { drainSchedule, loadSettings } from '../shared/settings.js';
+import { createLogger, redactedError, type LogSink } from '../shared/logger.js';
+import { drainSchedule, functionTimeoutSetting, loadSettings } from '../shared/settings.js';
 
 // host.json sits at the app root: two levels up from dist/functions/ (and from functions/ under tsx, one).
 const HOST_JSON = new URL(import.meta.url.includes('/dist/') ? '../../host.json' : '../host.json', import.meta.url);
-const TIMEOUT_MS = functionTimeoutMs(HOST_JSON);
+const TIMEOUT_MS = functionTimeoutMs(HOST_JSON, functionTimeoutSetting());
 
 export async function drainMailbox(_timer: Timer, context: InvocationContext): Promise<void> {
   const deadline = TIMEOUT_MS === undefined ? undefined : Date.now() + TIMEOUT_MS;
@@ -23,14 +24,15 @@ export async function drainMailbox(_timer: Timer, context: InvocationContext): P
     error: (line) => context.error(line),
   };
   try {
-    const settings = loadSettings();
+    // In the function app the platform identity is the managed identity alone.
+    const settings = loadSettings(process.env, { runsIn: 'function' });
     // The drain stops starting new batches in time to settle before the host's timeout.
     const report = await drain(settings, createLogger(sink, settings.logLevel), { deadline });
     // A partial drain fails the invocation, so that it shows in monitoring and alerts.
     if (!isComplete(report)) throw new Error(`${summaryLine(report)}. The rest stays in the mailbox for the next run.`);
   } catch (error) {
     if (isDrainError(error)) createLogger(sink).error(error.explain());
-    throw error;
+    throw redactedError(error);
   }
 }
 

@@ -4,13 +4,15 @@
  *
  * - `secret`: a client secret, read from Key Vault.
  * - `certificate`: a Key Vault certificate (PEM, or PKCS#12 converted to PEM);
- *   the token request carries a signed client assertion.
+ *   the token request carries a signed client assertion. Its key must be RSA:
+ *   Entra ID verifies client assertions as RS256 or PS256 only.
  * - `federated`: no secret anywhere. The function's user-assigned managed
  *   identity gets a token for api://AzureADTokenExchange and presents it as the
  *   app's client assertion.
  *
- * Key Vault is read with DefaultAzureCredential: the managed identity in Azure
- * (AZURE_CLIENT_ID for a user-assigned one), the developer's login locally.
+ * Key Vault (and identity-based Storage) is read with the platform identity: in
+ * the function app the managed identity alone (AZURE_CLIENT_ID for a user-assigned
+ * one), on the command line DefaultAzureCredential (a developer's az login).
  * Every token request honours AZURE_AUTHORITY_HOST; for a host that is not one
  * of Microsoft's clouds instance discovery is off (MSAL would otherwise ask
  * Microsoft's host about it), as Azure Stack and private clouds need.
@@ -19,7 +21,7 @@
  * too. It is read again after an hour, and at once when Entra ID rejects it,
  * so a rotated secret or certificate is picked up without a restart.
  */
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import {
   ClientAssertionCredential,
   ClientCertificateCredential,
@@ -60,8 +62,15 @@ export function authorityOptions(authorityHost: string) {
   };
 }
 
-/** The identity that reads Key Vault and, with identity-based settings, Storage. */
+/**
+ * The identity that reads Key Vault and, with identity-based settings, Storage.
+ * In the function app, the managed identity alone: DefaultAzureCredential would go
+ * on, when it fails, to developer credentials Flex Consumption does not have, and
+ * report all of them instead of the identity's own error. On the command line,
+ * DefaultAzureCredential: the developer's az login, or a VM's or container's identity.
+ */
 export function platformCredential(settings: Settings, clientId = settings.managedIdentityClientId): TokenCredential {
+  if (settings.runsIn === 'function') return new ManagedIdentityCredential(clientId ? { clientId } : {});
   return new DefaultAzureCredential({
     ...authorityOptions(settings.authorityHost),
     ...(clientId ? { managedIdentityClientId: clientId } : {}),
@@ -144,7 +153,7 @@ export class AppCredential {
 
 /** The exact steps to renew the stored credential, with the user's own names filled in. */
 export function renewalSteps(settings: Settings): string {
-  const vault = settings.keyVaultUrl ? new URL(settings.keyVaultUrl).hostname.split('.')[0] : '<vault>';
+  const vault = vaultName(settings);
   const name = credentialName(settings);
   if (settings.credential.type === 'certificate') {
     return (
@@ -159,6 +168,10 @@ export function renewalSteps(settings: Settings): string {
     `az keyvault secret set --vault-name ${vault} --name ${name} --value '<new value>' --expires <its expiry>. ` +
     'The drain picks it up within the hour, or at once on the next rejection. Consider CREDENTIAL_TYPE=federated: no secret to renew.'
   );
+}
+
+function vaultName(settings: Settings): string {
+  return (settings.keyVaultUrl && new URL(settings.keyVaultUrl).hostname.split('.')[0]) || '<vault>';
 }
 
 async function readStoredCredential(settings: Settings, logger: Logger): Promise<StoredCredential> {
@@ -187,7 +200,7 @@ async function readStoredCredential(settings: Settings, logger: Logger): Promise
     return { kind: 'secret', material: value, expiresOn: secret.properties.expiresOn, version, loadedAt: Date.now() };
   }
 
-  const pem = certificatePem(value, secret.properties.contentType, name);
+  const pem = certificatePem(value, secret.properties.contentType, settings);
   registerSecret(pem);
   return { kind: 'certificate', material: pem, expiresOn: certificateNotAfter(pem), version, loadedAt: Date.now() };
 }
@@ -195,8 +208,10 @@ async function readStoredCredential(settings: Settings, logger: Logger): Promise
 /**
  * The PEM (private key and certificate chain) of a Key Vault certificate's secret.
  * @azure/identity takes PEM only, so PKCS#12 is converted, with node-forge.
+ * Throws CREDENTIAL_NOT_RSA for a key Entra ID cannot verify an assertion from.
  */
-export function certificatePem(value: string, contentType: string | undefined, name: string): string {
+export function certificatePem(value: string, contentType: string | undefined, settings: Settings): string {
+  const name = credentialName(settings);
   if (contentType === 'application/x-pkcs12') {
     try {
       // Key Vault keeps a certificate's PFX base64-encoded without a password: either an
@@ -213,6 +228,11 @@ export function certificatePem(value: string, contentType: string | undefined, n
         ...(p12.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag] ?? []),
       ];
       const certBags = p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? [];
+      // node-forge reads RSA keys only: any other key is a bag without `key`, its PKCS#8 left in `asn1`.
+      const other = keyBags.find((b) => !b.key && b.asn1);
+      if (!keyBags.some((b) => b.key) && other) {
+        requireRsa(pkcs8Key(Buffer.from(forge.asn1.toDer(other.asn1).getBytes(), 'binary')), settings);
+      }
       const key = keyBags.find((b) => b.key)?.key;
       if (!key || certBags.length === 0) throw new Error('the PFX holds no private key or no certificate');
       // The leaf (the certificate whose public key matches the private key) first, then the chain.
@@ -222,6 +242,7 @@ export function certificatePem(value: string, contentType: string | undefined, n
       const ordered = [...certs.filter(isLeaf), ...certs.filter((c) => !isLeaf(c))];
       return [forge.pki.privateKeyToPem(key), ...ordered.map((c) => forge.pki.certificateToPem(c))].join('');
     } catch (error) {
+      if (error instanceof DrainError) throw error;
       throw new DrainError(
         'CREDENTIAL_INVALID',
         `Key Vault certificate "${name}" (PKCS#12) could not be read: ${(error as Error).message}.`,
@@ -230,11 +251,60 @@ export function certificatePem(value: string, contentType: string | undefined, n
       );
     }
   }
-  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value) && /-----BEGIN CERTIFICATE-----/.test(value)) return value;
+  const pemKey = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/.exec(value);
+  if (pemKey && /-----BEGIN CERTIFICATE-----/.test(value)) {
+    let key: KeyObject;
+    try {
+      key = createPrivateKey(pemKey[0]);
+    } catch (error) {
+      throw new DrainError(
+        'CREDENTIAL_INVALID',
+        `The private key of Key Vault certificate "${name}" (PEM) could not be read: ${(error as Error).message}.`,
+        'Import the certificate with its private key unencrypted, marked exportable (az keyvault certificate import --policy @infra/certificate-policy.json).',
+        { cause: error },
+      );
+    }
+    requireRsa(key, settings);
+    return value;
+  }
   throw new DrainError(
     'CREDENTIAL_INVALID',
     `Key Vault certificate "${name}" is neither PEM with its private key nor PKCS#12 (content type ${contentType ?? 'unknown'}).`,
     'Create or import the certificate with an exportable private key and content type application/x-pem-file or application/x-pkcs12.',
+  );
+}
+
+function pkcs8Key(der: Buffer): KeyObject | undefined {
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } catch {
+    return undefined;
+  }
+}
+
+const KEY_TYPE_NAMES: Record<string, string> = { ec: 'EC', dsa: 'DSA', 'rsa-pss': 'RSA-PSS', ed25519: 'Ed25519', ed448: 'Ed448' };
+
+/**
+ * Entra ID verifies a certificate's client assertion as RS256 or PS256 only. Without
+ * this check an EC key fails late and in other words: in MSAL's JWT signing (from PEM),
+ * or as a PFX that seems to hold no key at all (node-forge reads RSA keys only).
+ */
+function requireRsa(key: KeyObject | undefined, settings: Settings): void {
+  if (key?.asymmetricKeyType === 'rsa') return;
+  const name = credentialName(settings);
+  const vault = vaultName(settings);
+  const type = key?.asymmetricKeyType;
+  const curve = key?.asymmetricKeyDetails?.namedCurve;
+  const what = type ? `a key of type ${KEY_TYPE_NAMES[type] ?? type}${curve ? ` (${curve})` : ''}` : 'a key that is not RSA';
+  throw new DrainError(
+    'CREDENTIAL_NOT_RSA',
+    `Key Vault certificate "${name}" has ${what}; Entra ID accepts client assertions signed with RSA keys only (RS256, PS256).`,
+    'Entra ID supports RSA certificates only. Create one with an RSA key: ' +
+      `az keyvault certificate create --vault-name ${vault} --name ${name} --policy @infra/certificate-policy.json (its keyType is RSA), ` +
+      'or with openssl req -x509 -newkey rsa:2048 -nodes -keyout app.key -out app.crt -days 365 -subj "/CN=mail-drain" ' +
+      `and import key and certificate as one PEM: cat app.key app.crt > app.pem && az keyvault certificate import --vault-name ${vault} --name ${name} --file app.pem --policy @infra/certificate-policy.json. ` +
+      'Then upload its public part to the app registration: ' +
+      `az keyvault certificate download --vault-name ${vault} --name ${name} --file app.cer --encoding DER && az ad app credential reset --id ${settings.clientId} --cert @app.cer --append`,
   );
 }
 

@@ -25,7 +25,7 @@ import { consoleSink, createLogger, redact, type LogSink, type Logger } from './
 import { CLAIM_CHECK_PREFIX } from './handOff.js';
 import { Mailbox } from './mailbox.js';
 import { publicUrl, storageClients } from './outbox.js';
-import { credentialName, loadSettings, withSettingsFile, type Settings } from './settings.js';
+import { credentialName, loadSettings, scheduleTimeZoneNote, withSettingsFile, type Settings } from './settings.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -138,12 +138,15 @@ async function checkSettings(env: Env, settingsFile: string | undefined): Promis
     settings.credential.type === 'federated'
       ? `federated (managed identity ${settings.credential.managedIdentityClientId})`
       : `${settings.credential.type} "${credentialName(settings)}"`;
+  // The hours of a schedule are UTC hours in Azure; whoever wrote them may well have meant local time.
+  const timeZone = scheduleTimeZoneNote(settings.schedule);
   return {
     value: settings,
     detail:
       `valid: tenant ${settings.tenantId}, app ${settings.clientId}, credential ${credential}, ` +
       `mailbox ${settings.mailbox} folder "${settings.folder}" on ${settings.imap.host}:${settings.imap.port}, ` +
-      `queue ${settings.output.queueName}, container ${settings.output.containerName}`,
+      `queue ${settings.output.queueName}, container ${settings.output.containerName}` +
+      (timeZone ? `\n${timeZone}` : ''),
   };
 }
 

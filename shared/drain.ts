@@ -192,7 +192,7 @@ function reasonToStop(lease: MailboxLease, step: Step, clock: { deadline?: numbe
   if (lease.lost) return 'the mailbox lease was lost';
   const reserve = SETTLE_RESERVE_MS + Math.ceil(step.bytes / (1024 * 1024)) * RESERVE_MS_PER_MIB;
   if (clock.deadline !== undefined && clock.now() > clock.deadline - reserve) {
-    return 'the time budget is spent (function timeout in host.json)';
+    return 'the time budget is spent (the function timeout: host.json, or AzureFunctionsJobHost__functionTimeout)';
   }
   return undefined;
 }

@@ -9,7 +9,8 @@
 import { DrainError, type DrainErrorCode } from './errors.js';
 import { credentialName, type Settings } from './settings.js';
 
-type Context = Pick<Settings, 'tenantId' | 'clientId' | 'mailbox' | 'keyVaultUrl' | 'credential' | 'imap' | 'folder'>;
+type Context = Pick<Settings, 'tenantId' | 'clientId' | 'mailbox' | 'keyVaultUrl' | 'credential' | 'imap' | 'folder'> &
+  Partial<Pick<Settings, 'managedIdentityClientId' | 'runsIn'>>;
 
 const EXCHANGE_APP_ID = '00000002-0000-0ff1-ce00-000000000000';
 
@@ -156,6 +157,19 @@ export function explainKeyVaultError(error: unknown, ctx: Context): DrainError {
   const make = (code: DrainErrorCode, message: string, remedy: string) =>
     new DrainError(code, message, remedy, { cause: error });
 
+  // In the function app the managed identity is the only credential: its own words, and its own fix.
+  if (ctx.runsIn === 'function' && (e.name === 'CredentialUnavailableError' || e.name === 'AuthenticationError')) {
+    const identity = ctx.managedIdentityClientId ? `user-assigned identity ${ctx.managedIdentityClientId}` : 'system-assigned identity';
+    return make(
+      'KEYVAULT_FORBIDDEN',
+      `The function app's managed identity (${identity}) could not get a token for Key Vault ${ctx.keyVaultUrl}: ${managedIdentityReason(error)}`,
+      ctx.managedIdentityClientId
+        ? `Assign the identity to the function app (az functionapp identity assign --name <app> --resource-group <group> --identities <identity resource ID>) ` +
+            'and set AZURE_CLIENT_ID to its client ID, not its object (principal) ID; infra/main.bicep does both.'
+        : 'Turn on the function app\'s system-assigned identity (az functionapp identity assign --name <app> --resource-group <group>), ' +
+            'or set AZURE_CLIENT_ID to the client ID of its user-assigned identity.',
+    );
+  }
   if (e.name === 'CredentialUnavailableError' || e.name === 'AggregateAuthenticationError')
     return make(
       'KEYVAULT_FORBIDDEN',
@@ -319,6 +333,12 @@ export function isNetworkError(error: unknown): boolean {
 
 function isTlsError(error: unknown): boolean {
   return codeChain(error).some((c) => /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/.test(c));
+}
+
+/** What the managed identity endpoint said, from MSAL's "... - Description: <what> - Correlation ID: ..." when it is there. */
+function managedIdentityReason(error: unknown): string {
+  const description = /Description: (.+?)(?: - Correlation ID:|$)/m.exec(firstLine(error));
+  return description?.[1]?.trim() || firstLine(error);
 }
 
 function firstLine(error: unknown): string {

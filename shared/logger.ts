@@ -58,6 +58,25 @@ export function redact(text: string): string {
   return out;
 }
 
+/**
+ * What may leave the process as an error: a new Error whose message and stack went
+ * through `redact`, as every log line does. The Functions host sends an error's
+ * message and stack on to Application Insights, which the logger never sees.
+ * `name` and a string `code` (DrainError's, for alerts) are kept; `cause` is not,
+ * nor anything else of the original, whose text no one redacted.
+ */
+export function redactedError(error: unknown): Error {
+  const original = error instanceof Error ? error : undefined;
+  const safe = new Error(redact(original ? original.message : typeof error === 'string' ? error : format(error)));
+  if (!original) return safe;
+  safe.name = redact(original.name);
+  const code = (original as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(safe, { code: redact(code) });
+  // The original's stack says where it was thrown; without one, the new error's own will do.
+  if (typeof original.stack === 'string') safe.stack = redact(original.stack);
+  return safe;
+}
+
 /** A logger that drops lines below `level` and redacts the rest. */
 export function createLogger(sink: LogSink, level: LogLevel = 'info'): Logger {
   const threshold = LEVELS.indexOf(level);

@@ -11,6 +11,12 @@ import { DrainError } from './errors.js';
 export type CredentialType = 'secret' | 'certificate' | 'federated';
 export type AfterProcessing = 'move' | 'delete' | 'flag';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/**
+ * Where the code runs, as its entry point says: it decides the platform identity
+ * (the managed identity alone in the function app, DefaultAzureCredential on the
+ * command line).
+ */
+export type RunsIn = 'function' | 'commandLine';
 
 export type StorageConnection =
   | { kind: 'connectionString'; connectionString: string }
@@ -45,6 +51,7 @@ export interface Settings {
   output: { queueName: string; containerName: string; storage: StorageConnection };
   schedule: string;
   logLevel: LogLevel;
+  runsIn: RunsIn;
 }
 
 /** One documented setting. `fix` tells an operator what a valid value looks like. */
@@ -61,6 +68,11 @@ export interface SettingSpec {
 type Env = Record<string, string | undefined>;
 
 export const DEFAULT_SCHEDULE = '0 */5 * * * *';
+const SCHEDULE_FIX =
+  'six space-separated NCRONTAB fields, seconds first ({second} {minute} {hour} {day} {month} {day-of-week}), ' +
+  'e.g. "0 */5 * * * *" for every five minutes, or a TimeSpan such as "00:05:00" (App Service plans only)';
+/** The app setting that overrides host.json's functionTimeout (the host's AzureFunctionsJobHost__<path> convention). */
+export const FUNCTION_TIMEOUT_SETTING = 'AzureFunctionsJobHost__functionTimeout';
 export const MICROSOFT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -260,8 +272,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     name: 'DRAIN_SCHEDULE',
     meaning: 'Timer schedule (NCRONTAB, six fields with seconds)',
     default: DEFAULT_SCHEDULE,
-    fix: 'six space-separated NCRONTAB fields, e.g. "0 */5 * * * *" for every five minutes',
-    check: (v) => (v.trim().split(/\s+/).length === 6 ? undefined : 'does not have six fields'),
+    fix: SCHEDULE_FIX,
+    check: scheduleProblem,
   },
   {
     name: 'AZURE_CLIENT_ID',
@@ -292,9 +304,10 @@ export const SETTING_NAMES: readonly string[] = SETTINGS.map((s) => s.name);
 
 /**
  * Reads and validates every setting. Throws one `DrainError` (SETTINGS_INVALID)
- * naming every missing or malformed setting with its fix.
+ * naming every missing or malformed setting with its fix. The entry point says
+ * where it runs (`runsIn`); the command line is the default.
  */
-export function loadSettings(env: Env = process.env): Settings {
+export function loadSettings(env: Env = process.env, options: { runsIn?: RunsIn } = {}): Settings {
   const problems: string[] = [];
   const values: Record<string, string> = {};
 
@@ -311,14 +324,7 @@ export function loadSettings(env: Env = process.env): Settings {
     else values[spec.name] = raw;
   }
 
-  if (problems.length > 0) {
-    throw new DrainError(
-      'SETTINGS_INVALID',
-      `${problems.length} setting${problems.length === 1 ? ' is' : 's are'} not valid:\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
-      'Fix the settings named above in the function app\'s configuration, the environment, or local.settings.json, then run again.',
-    );
-  }
+  if (problems.length > 0) throw settingsInvalid(problems);
 
   const v = (name: string) => values[name] as string;
   const credentialType = v('CREDENTIAL_TYPE') as CredentialType;
@@ -359,7 +365,16 @@ export function loadSettings(env: Env = process.env): Settings {
     },
     schedule: v('DRAIN_SCHEDULE'),
     logLevel: v('LOG_LEVEL') as LogLevel,
+    runsIn: options.runsIn ?? 'commandLine',
   };
+}
+
+function settingsInvalid(problems: string[]): DrainError {
+  return new DrainError(
+    'SETTINGS_INVALID',
+    `${problems.length} setting${problems.length === 1 ? ' is' : 's are'} not valid:\n` + problems.map((p) => `  - ${p}`).join('\n'),
+    'Fix the settings named above in the function app\'s configuration, the environment, or local.settings.json, then run again.',
+  );
 }
 
 /** The Key Vault name of the app credential, or what stands for it with federated. */
@@ -374,9 +389,84 @@ export function credentialName(settings: Pick<Settings, 'credential'>): string {
   }
 }
 
-/** The timer schedule, read at function registration (before a drain's full validation). */
+/**
+ * The timer schedule, read at function registration (before a drain's full
+ * validation). A schedule the host would refuse fails here, with our words and
+ * the fix (the host's would fail indexing as "The schedule expression ... was not
+ * recognized"), as SETTINGS_INVALID.
+ */
 export function drainSchedule(env: Env = process.env): string {
-  return env.DRAIN_SCHEDULE?.trim() || DEFAULT_SCHEDULE;
+  const schedule = env.DRAIN_SCHEDULE?.trim() || DEFAULT_SCHEDULE;
+  const problem = scheduleProblem(schedule);
+  if (problem) throw settingsInvalid([`DRAIN_SCHEDULE ${problem} (got "${schedule}"): set it to ${SCHEDULE_FIX}.`]);
+  return schedule;
+}
+
+// NCRONTAB (the NCrontab library the Functions host uses): *, values, a-b ranges, lists, /steps;
+// months and days of the week also by English name or abbreviation.
+const SCHEDULE_FIELDS = [
+  { name: 'second', min: 0, max: 59 },
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'] },
+  { name: 'day-of-week', min: 0, max: 6, names: ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] },
+] as const;
+
+/** Why a schedule is not one the timer trigger accepts, or undefined for a valid one. */
+export function scheduleProblem(schedule: string): string | undefined {
+  const value = schedule.trim();
+  // A TimeSpan: the interval between runs, hh:mm:ss.
+  const span = /^(\d{1,2}):(\d{2}):(\d{2})$/.exec(value);
+  if (span) {
+    const [hours, minutes, seconds] = span.slice(1).map(Number) as [number, number, number];
+    if (hours > 23 || minutes > 59 || seconds > 59) return 'is not a TimeSpan (hh:mm:ss, hours 00-23)';
+    return hours + minutes + seconds === 0 ? 'is a TimeSpan of zero' : undefined;
+  }
+  const fields = value.split(/\s+/);
+  if (fields.length !== 6) return `does not have six fields (it has ${fields.length}; NCRONTAB here starts with seconds)`;
+  for (const [i, field] of fields.entries()) {
+    const spec = SCHEDULE_FIELDS[i]!;
+    // A number, or (months, days of the week) a name abbreviated to three letters or more.
+    const value = (text: string) => {
+      if (/^\d+$/.test(text)) return Number(text);
+      const index = 'names' in spec && text.length >= 3 ? spec.names.findIndex((n) => n.startsWith(text.toLowerCase())) : -1;
+      return index >= 0 ? index + spec.min : undefined;
+    };
+    // Each item of a list: *, a value or an a-b range, each optionally /step.
+    const valid = field.split(',').every((item) => {
+      const [range = '', step, ...extra] = item.split('/');
+      if (extra.length > 0 || (step !== undefined && !/^[1-9]\d*$/.test(step))) return false;
+      if (range === '*') return true;
+      const bounds = range.split('-').map(value);
+      if (bounds.length > 2 || bounds.some((b) => b === undefined || b < spec.min || b > spec.max)) return false;
+      return bounds.length === 1 || bounds[0]! <= bounds[1]!;
+    });
+    if (!valid) return `has "${field}" as its ${spec.name} field, which NCRONTAB does not accept (${spec.min}-${spec.max}, *, a-b ranges, lists, /steps)`;
+  }
+  return undefined;
+}
+
+/**
+ * The time zone note for a schedule that names hours (an hour field other than
+ * "every hour" or "every n hours"): on Flex Consumption, the template's plan, and
+ * Linux Consumption, NCRONTAB runs in UTC, and WEBSITE_TIME_ZONE is not supported.
+ */
+export function scheduleTimeZoneNote(schedule: string): string | undefined {
+  const fields = schedule.trim().split(/\s+/);
+  const hour = fields[2];
+  if (fields.length !== 6 || hour === undefined || hour === '*' || /^\*\/\d+$/.test(hour)) return undefined;
+  return (
+    `DRAIN_SCHEDULE "${schedule.trim()}" names hours (${hour}), and they are UTC: on Flex Consumption (the template's plan) ` +
+    'and Linux Consumption, NCRONTAB runs in UTC and WEBSITE_TIME_ZONE is not supported, so write the hours in UTC.'
+  );
+}
+
+/** The AzureFunctionsJobHost__functionTimeout app setting, when set: it overrides host.json's functionTimeout. */
+export function functionTimeoutSetting(env: Env = process.env): string | undefined {
+  // The host reads its configuration case-insensitively, as .NET configuration does.
+  const key = Object.keys(env).find((k) => k.toLowerCase() === FUNCTION_TIMEOUT_SETTING.toLowerCase());
+  return (key && env[key]?.trim()) || undefined;
 }
 
 /**

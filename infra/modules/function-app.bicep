@@ -247,7 +247,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     OUTPUT_STORAGE__credential: 'managedidentity'
     OUTPUT_STORAGE__clientId: identityClientId
     DRAIN_SCHEDULE: drainSchedule
-    // DefaultAzureCredential picks the user-assigned identity by this client ID.
+    // ManagedIdentityCredential (in the function app) picks the user-assigned identity by this client ID.
     AZURE_CLIENT_ID: identityClientId
     AZURE_AUTHORITY_HOST: authorityHost
     LOG_LEVEL: logLevel

@@ -1,8 +1,12 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { after, before, beforeEach, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import functions, { type Timer } from '@azure/functions';
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { drainMailbox } from '../../functions/drainMailbox.js';
 import { forgetCredentials } from '../../shared/credential.js';
+import { DEFAULT_FUNCTION_TIMEOUT_MS, functionTimeoutMs } from '../../shared/hostConfig.js';
+import { registerSecret } from '../../shared/logger.js';
+import { Mailbox } from '../../shared/mailbox.js';
 import { seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
 
 // The package is CommonJS; Node's ESM loader does not see InvocationContext as a named export.
@@ -67,4 +71,211 @@ test('a failed drain fails the invocation and logs what to do', async () => {
     restore();
   }
   assert.equal(stack.imap.messages('INBOX').length, 1, 'nothing settled');
+});
+
+/**
+ * The function module evaluated afresh, as the host loads it at start-up: it reads
+ * DRAIN_SCHEDULE and the function timeout when it is imported.
+ */
+let fresh = 0;
+async function loadFunctionModule(settings: Record<string, string>): Promise<typeof import('../../functions/drainMailbox.js')> {
+  const restore = withAppSettings(settings);
+  try {
+    return await import(new URL(`../../functions/drainMailbox.ts?load=${++fresh}`, import.meta.url).href);
+  } finally {
+    restore();
+  }
+}
+
+/** The rethrown error, with the assertion that none of `secrets` reaches the host in its message or stack. */
+async function hostSees(run: Promise<void>, secrets: string[]): Promise<Error & { code?: string }> {
+  let rethrown: unknown;
+  await run.catch((error: unknown) => {
+    rethrown = error;
+  });
+  assert.ok(rethrown instanceof Error, `the invocation fails with an Error, not ${String(rethrown)}`);
+  for (const [part, text] of [['message', rethrown.message], ['stack', rethrown.stack ?? '']] as const) {
+    for (const secret of secrets) assert.ok(!text.includes(secret), `the ${part} carries ${secret.slice(0, 12)}…:\n${text}`);
+    assert.match(text, /\[REDACTED\]/, `the ${part} was redacted`);
+  }
+  assert.equal(rethrown.cause, undefined, 'no cause: nobody redacted its text');
+  return rethrown;
+}
+
+// Secret shapes the logger masks whatever their value (test/shared/logger.test.ts).
+const JWT = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlMzY1LmNvbSJ9.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLWp3dA';
+const XOAUTH2 = Buffer.from(`user=invoices@contoso.example\x01auth=Bearer ${JWT}\x01\x01`).toString('base64');
+const PEM_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj';
+const PEM = `-----BEGIN PRIVATE KEY-----\n${PEM_BODY}\nMgTfLZ0DuClRpJ3JzLkWp0CSOuMHL0IjWNpgzQ/n\n-----END PRIVATE KEY-----`;
+const BEARER = 'opaque.bearer-token_value~1';
+const FORM_SECRET = 'form~posted.client-secret_0123456789';
+
+describe('what the function hands the host is redacted', () => {
+  test('an Entra error whose first line carries secrets', async () => {
+    const restore = withAppSettings(stack.settings);
+    // The client secret is registered as a secret when it is read from Key Vault, before the token request.
+    const secret = stack.clientSecret;
+    const secrets = [secret, Buffer.from(secret).toString('base64'), JWT, XOAUTH2, BEARER, FORM_SECRET];
+    stack.entra.failNext(400, {
+      error: 'invalid_request',
+      error_description:
+        `AADSTS9002313: Invalid request. The request echoed: client_secret=${FORM_SECRET}&client_assertion=${JWT} ` +
+        `secret ${secret} (${Buffer.from(secret).toString('base64')}) Authorization: Bearer ${BEARER} initial response ${XOAUTH2}\r\n` +
+        'Trace ID: 0000\r\nCorrelation ID: 0000\r\nTimestamp: 2026-11-20 08:00:00Z',
+      error_codes: [9002313],
+    });
+    try {
+      const { context, lines } = invocation();
+      const error = await hostSees(drainMailbox(timer, context), secrets);
+      assert.equal(error.code, 'ENTRA_TOKEN_FAILED');
+      assert.equal(error.name, 'DrainError');
+      assert.match(error.message, /AADSTS9002313/, 'what Entra said, less the secrets');
+      const logged = lines.map((l) => l.text).join('\n');
+      for (const leaked of secrets) assert.ok(!logged.includes(leaked), 'nor in the log');
+    } finally {
+      stack.entra.failNext(200, undefined, 0);
+      restore();
+    }
+  });
+
+  test('an error that is not ours carries every secret kind the logger redacts, in its message and its stack', async () => {
+    const registered = 'p@ss/w+rd=with&chars~0123';
+    registerSecret(registered);
+    const secrets = [
+      registered,
+      Buffer.from(registered).toString('base64'),
+      encodeURIComponent(registered),
+      JWT,
+      PEM_BODY,
+      XOAUTH2,
+      BEARER,
+      FORM_SECRET,
+    ];
+    const message = [
+      `socket hang up while sending ${registered}`,
+      `as base64 ${Buffer.from(registered).toString('base64')}, as a URL ${encodeURIComponent(registered)}`,
+      `token ${JWT}`,
+      PEM,
+      `C: A1 AUTHENTICATE XOAUTH2 ${XOAUTH2}`,
+      `Authorization: Bearer ${BEARER}`,
+      `grant_type=client_credentials&client_secret=${FORM_SECRET}`,
+    ].join('\n');
+    const open = mock.method(Mailbox, 'open', async () => {
+      throw Object.assign(new TypeError(message), { code: 'ERR_SOMETHING' });
+    });
+    const restore = withAppSettings(stack.settings);
+    try {
+      const error = await hostSees(drainMailbox(timer, invocation().context), secrets);
+      assert.equal(open.mock.callCount(), 1);
+      assert.equal(error.name, 'TypeError');
+      assert.equal(error.code, 'ERR_SOMETHING');
+      assert.match(error.message, /^socket hang up while sending \[REDACTED\]/);
+      assert.match(error.stack!, /^TypeError: socket hang up/);
+      assert.match(error.stack!, /\n\s+at /, 'the stack still says where it was thrown');
+    } finally {
+      open.mock.restore();
+      restore();
+    }
+  });
+
+  test('a thrown value that is not an Error becomes one, redacted', async () => {
+    const open = mock.method(Mailbox, 'open', async () => {
+      throw `unexpected: ${JWT}`;
+    });
+    const restore = withAppSettings(stack.settings);
+    try {
+      const error = await hostSees(drainMailbox(timer, invocation().context), [JWT]);
+      assert.equal(error.message, 'unexpected: [REDACTED]');
+    } finally {
+      open.mock.restore();
+      restore();
+    }
+  });
+});
+
+describe('the platform identity in the function app', () => {
+  test('Key Vault is read with ManagedIdentityCredential, never DefaultAzureCredential', async () => {
+    await stack.reseed((await seededDemo()).messages.slice(0, 1));
+    const managed = mock.method(ManagedIdentityCredential.prototype, 'getToken');
+    const chained = mock.method(DefaultAzureCredential.prototype, 'getToken');
+    const restore = withAppSettings(stack.settings);
+    try {
+      await drainMailbox(timer, invocation().context);
+      assert.ok(managed.mock.callCount() > 0, 'the managed identity got the Key Vault token');
+      assert.equal(chained.mock.callCount(), 0, 'DefaultAzureCredential was not used');
+    } finally {
+      managed.mock.restore();
+      chained.mock.restore();
+      restore();
+    }
+    await stack.drainQueue();
+  });
+
+  test("an identity the platform does not have fails with the managed identity's own words, not a credential chain's", async () => {
+    const unknown = '99999999-9999-4999-8999-999999999999';
+    const restore = withAppSettings({ ...stack.settings, AZURE_CLIENT_ID: unknown });
+    try {
+      const { context, lines } = invocation();
+      const error = await drainMailbox(timer, context).then(
+        () => assert.fail('the drain succeeded'),
+        (e: unknown) => e as Error & { code?: string },
+      );
+      assert.equal(error.code, 'KEYVAULT_FORBIDDEN');
+      assert.match(error.message, new RegExp(`managed identity \\(user-assigned identity ${unknown}\\) could not get a token for Key Vault .*: Unable to load the proper Managed Identity\\.$`));
+      assert.doesNotMatch(error.message, /ChainedTokenCredential|EnvironmentCredential|AzureCliCredential|Visual Studio/);
+      assert.match(lines.find((l) => l.level === 'error')?.text ?? '', /What to do: Assign the identity to the function app .* AZURE_CLIENT_ID to its client ID/);
+    } finally {
+      restore();
+    }
+  });
+});
+
+describe('registration', () => {
+  test('a DRAIN_SCHEDULE the host would refuse fails registration with SETTINGS_INVALID and the fix', async () => {
+    for (const [schedule, problem] of [
+      ['*/5 * * * *', /DRAIN_SCHEDULE does not have six fields \(it has 5; NCRONTAB here starts with seconds\)/],
+      ['0 0 25 * * *', /DRAIN_SCHEDULE has "25" as its hour field/],
+      ['every 5 minutes', /DRAIN_SCHEDULE does not have six fields/],
+    ] as const) {
+      await assert.rejects(loadFunctionModule({ DRAIN_SCHEDULE: schedule }), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'SETTINGS_INVALID');
+        assert.match(error.message, problem);
+        assert.match(error.message, new RegExp(`\\(got "${schedule.replaceAll('*', '\\*')}"\\): set it to six space-separated NCRONTAB fields, seconds first`));
+        return true;
+      });
+    }
+  });
+
+  test('a valid DRAIN_SCHEDULE, NCRONTAB or TimeSpan, registers', async () => {
+    for (const schedule of ['0 */5 * * * *', '0 30 7 * * Mon-Fri', '00:05:00']) {
+      const module = await loadFunctionModule({ DRAIN_SCHEDULE: schedule });
+      assert.equal(typeof module.drainMailbox, 'function', schedule);
+    }
+  });
+});
+
+describe('function timeout', () => {
+  test("the AzureFunctionsJobHost__functionTimeout app setting overrides host.json's functionTimeout", () => {
+    const hostJson = new URL('../../host.json', import.meta.url);
+    assert.equal(functionTimeoutMs(hostJson), 10 * 60_000, "host.json's 00:10:00");
+    assert.equal(functionTimeoutMs(hostJson, '00:45:00'), 45 * 60_000);
+    assert.equal(functionTimeoutMs(hostJson, '1.02:00:00'), 26 * 3_600_000);
+    assert.equal(functionTimeoutMs(hostJson, '-1'), undefined, 'no limit');
+    assert.equal(functionTimeoutMs(new URL('file:///nonexistent/host.json')), DEFAULT_FUNCTION_TIMEOUT_MS);
+  });
+
+  test('a timer run keeps to the overridden timeout: with 30 seconds it starts no batch and leaves the mail', async () => {
+    await stack.reseed((await seededDemo()).messages.slice(0, 2));
+    const module = await loadFunctionModule({ AzureFunctionsJobHost__functionTimeout: '00:00:30' });
+    const restore = withAppSettings(stack.settings);
+    try {
+      const { context, lines } = invocation();
+      await assert.rejects(module.drainMailbox(timer, context), /2 found, 0 handed off, .* 2 left for the next run \(stopped: the time budget is spent/);
+      assert.ok(lines.some((l) => l.level === 'warning' && /Stopping early: the time budget is spent/.test(l.text)), JSON.stringify(lines));
+    } finally {
+      restore();
+    }
+    assert.equal(stack.imap.messages('INBOX').length, 2, 'nothing settled');
+    assert.deepEqual(await stack.drainQueue(), []);
+  });
 });

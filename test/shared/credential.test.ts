@@ -1,8 +1,12 @@
 import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import forge from 'node-forge';
 import { drain, isComplete } from '../../shared/drain.js';
-import { appCredential, CREDENTIAL_MAX_AGE_MS } from '../../shared/credential.js';
+import { appCredential, CREDENTIAL_MAX_AGE_MS, platformCredential } from '../../shared/credential.js';
 import { DrainError } from '../../shared/errors.js';
+import { loadSettings } from '../../shared/settings.js';
 import { IMAP_ROLE } from '../../local/stack.js';
 import { makeAppCertificate } from '../support/certificates.js';
 import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../support/localStack.js';
@@ -75,6 +79,99 @@ describe('certificate credential', () => {
     const error = await drainError({ CREDENTIAL_TYPE: 'certificate', CLIENT_CERTIFICATE_NAME: 'mail-drain-cert' });
     assert.equal(error.code, 'CREDENTIAL_INVALID');
     assert.match(error.message, /"mail-drain-cert" is neither PEM with its private key nor PKCS#12/);
+  });
+});
+
+/**
+ * An app certificate with an EC (P-256) key, as Key Vault holds one made with keyType
+ * EC: PEM (PKCS#8 key, then the certificate) and PKCS#12 (base64 PFX, with an empty
+ * password or none). node-forge makes and reads RSA certificates only, so the
+ * certificate is put together from its ASN.1 here and signed with node:crypto.
+ */
+function makeEcCertificate() {
+  const { asn1, pki } = forge;
+  const { UNIVERSAL, CONTEXT_SPECIFIC } = asn1.Class;
+  const seq = (...items: forge.asn1.Asn1[]) => asn1.create(UNIVERSAL, asn1.Type.SEQUENCE, true, items);
+  const oid = (id: string) => asn1.create(UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(id).getBytes());
+  const int = (bytes: string) => asn1.create(UNIVERSAL, asn1.Type.INTEGER, false, bytes);
+  const octets = (bytes: string) => asn1.create(UNIVERSAL, asn1.Type.OCTETSTRING, false, bytes);
+  const explicit = (item: forge.asn1.Asn1) => asn1.create(CONTEXT_SPECIFIC, 0, true, [item]);
+  const der = (item: forge.asn1.Asn1) => asn1.toDer(item).getBytes();
+  const time = (date: Date) => asn1.create(UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(date));
+
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const ecdsaWithSha256 = seq(oid('1.2.840.10045.4.3.2'));
+  const name = seq(asn1.create(UNIVERSAL, asn1.Type.SET, true, [seq(oid(pki.oids.commonName!), asn1.create(UNIVERSAL, asn1.Type.UTF8, false, 'mail-drain app'))]));
+  const tbs = seq(
+    explicit(int(asn1.integerToDer(2).getBytes())), // X.509 v3
+    int(forge.util.hexToBytes(`01${randomBytes(8).toString('hex')}`)),
+    ecdsaWithSha256,
+    name,
+    seq(time(new Date(Date.now() - 3_600_000)), time(new Date(Date.now() + 365 * 86_400_000))),
+    name,
+    asn1.fromDer(publicKey.export({ type: 'spki', format: 'der' }).toString('binary')),
+  );
+  const signature = sign('sha256', Buffer.from(der(tbs), 'binary'), privateKey);
+  const certDer = der(seq(tbs, ecdsaWithSha256, asn1.create(UNIVERSAL, asn1.Type.BITSTRING, false, `\0${signature.toString('binary')}`)));
+  const certificatePem = new X509Certificate(Buffer.from(certDer, 'binary')).toString();
+
+  // PFX (RFC 7292): the key bag (shrouded with the password, when there is one) and the certificate bag, then the MAC.
+  const pfx = (password: string | null) => {
+    const keyInfo = asn1.fromDer(privateKey.export({ type: 'pkcs8', format: 'der' }).toString('binary'));
+    const keyBag =
+      password === null
+        ? seq(oid(pki.oids.keyBag!), explicit(keyInfo))
+        : seq(oid(pki.oids.pkcs8ShroudedKeyBag!), explicit(pki.encryptPrivateKeyInfo(keyInfo, password, { algorithm: '3des' })));
+    const certBag = seq(oid(pki.oids.certBag!), explicit(seq(oid(pki.oids.x509Certificate!), explicit(octets(certDer)))));
+    const data = (content: forge.asn1.Asn1) => seq(oid(pki.oids.data!), explicit(octets(der(content))));
+    const authSafe = seq(data(seq(keyBag)), data(seq(certBag)));
+    const parts = [int(asn1.integerToDer(3).getBytes()), data(authSafe)];
+    if (password !== null) {
+      const salt = forge.random.getBytesSync(8);
+      const mac = forge.hmac.create();
+      mac.start('sha1', forge.pkcs12.generateKey(password, forge.util.createBuffer(salt), 3, 1, 20).getBytes());
+      mac.update(der(authSafe));
+      const digestInfo = seq(seq(oid(pki.oids.sha1!), asn1.create(UNIVERSAL, asn1.Type.NULL, false, '')), octets(mac.digest().getBytes()));
+      parts.push(seq(digestInfo, octets(salt), int(asn1.integerToDer(1).getBytes())));
+    }
+    return forge.util.encode64(der(seq(...parts)));
+  };
+  return { pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() + certificatePem, certificatePem, pfxBase64: pfx(''), pfxUnprotectedBase64: pfx(null) };
+}
+
+describe('a certificate without an RSA key', () => {
+  const ec = makeEcCertificate();
+  for (const [label, value, contentType] of [
+    ['PEM', ec.pem, 'application/x-pem-file'],
+    ['PKCS#12', ec.pfxBase64, 'application/x-pkcs12'],
+    ['PKCS#12 without a MAC', ec.pfxUnprotectedBase64, 'application/x-pkcs12'],
+  ] as const) {
+    test(`an EC certificate as ${label} is rejected as CREDENTIAL_NOT_RSA, before any request to Entra ID`, async () => {
+      stack.entra.addApp({ clientId: stack.clientId, certificatePem: ec.certificatePem, roles: [IMAP_ROLE] });
+      stack.vault.setSecret('mail-drain-cert', { value, contentType });
+      const tokenRequests = stack.entra.requests.length;
+      const error = await drainError({ CREDENTIAL_TYPE: 'certificate', CLIENT_CERTIFICATE_NAME: 'mail-drain-cert' });
+      assert.equal(error.code, 'CREDENTIAL_NOT_RSA', error.explain());
+      assert.match(error.message, /"mail-drain-cert" has a key of type EC \(prime256v1\); Entra ID accepts client assertions signed with RSA keys only/);
+      assert.match(error.remedy, /^Entra ID supports RSA certificates only\./);
+      assert.match(error.remedy, /az keyvault certificate create --vault-name kv --name mail-drain-cert --policy @infra\/certificate-policy\.json \(its keyType is RSA\)/);
+      assert.match(error.remedy, /openssl req -x509 -newkey rsa:2048/);
+      assert.match(error.remedy, new RegExp(`az ad app credential reset --id ${stack.clientId} --cert @app.cer --append`));
+      assert.equal(stack.entra.requests.length, tokenRequests, 'Entra ID was not called');
+      assert.equal(stack.imap.messages('INBOX').length, 2);
+    });
+  }
+});
+
+describe('platform identity', () => {
+  test('the function app reads Key Vault and Storage with ManagedIdentityCredential; the command line with DefaultAzureCredential', () => {
+    const inFunction = loadSettings(stack.settings, { runsIn: 'function' });
+    assert.equal(inFunction.runsIn, 'function');
+    assert.ok(platformCredential(inFunction) instanceof ManagedIdentityCredential);
+    assert.ok(platformCredential(inFunction, stack.identity.clientId) instanceof ManagedIdentityCredential, 'OUTPUT_STORAGE__clientId too');
+    const onCommandLine = stack.settingsWith();
+    assert.equal(onCommandLine.runsIn, 'commandLine');
+    assert.ok(platformCredential(onCommandLine) instanceof DefaultAzureCredential);
   });
 });
 

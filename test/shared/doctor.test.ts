@@ -100,6 +100,7 @@ test('a healthy setup passes every step, shows what the token grants, and prints
   assert.match(output, /^\[ok\] {3}Queue: .*inbound-mail: sent a probe message \(writable\) and deleted it$/m);
   assert.match(output, /^\[ok\] {3}Blob container: .*inbound-mail: uploaded messages\/doctor-probe-[0-9a-f-]+\.txt \(writable\) and deleted it$/m);
   assert.match(lines.at(-1)!, /^All 6 checks passed: the drain can run\.$/);
+  assert.doesNotMatch(output, /WEBSITE_TIME_ZONE/, 'every five minutes needs no time zone note');
 
   // The very token the doctor got (still in the cached credential's token cache) appears nowhere.
   const { logger } = capturingLogger();
@@ -260,6 +261,18 @@ test('with CREDENTIAL_TYPE=federated the Key Vault step says it reads nothing, a
   } finally {
     stack.entra.addApp({ clientId: stack.clientId, secret: stack.clientSecret, roles: [IMAP_ROLE] });
   }
+});
+
+test('a schedule that names hours gets the note that NCRONTAB runs in UTC in Azure', async () => {
+  const lines: string[] = [];
+  const result = await runDoctor({ ...stack.settings, DRAIN_SCHEDULE: '0 30 7 * * Mon-Fri' }, (line) => lines.push(line), { logSink: capturingSink().sink });
+  const output = lines.join('\n');
+  assert.equal(result.ok, true, output);
+  assert.equal(step(result, 'settings').status, 'ok');
+  assert.match(
+    output,
+    /^\[ok\] {3}Settings: valid: .*\n {7}DRAIN_SCHEDULE "0 30 7 \* \* Mon-Fri" names hours \(7\), and they are UTC: on Flex Consumption \(the template's plan\) and Linux Consumption, NCRONTAB runs in UTC and WEBSITE_TIME_ZONE is not supported, so write the hours in UTC\.$/m,
+  );
 });
 
 test('remedies print one clause per line and each command on a line of its own', () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger, imapLogger, redact, registerSecret, type LogSink } from '../../shared/logger.js';
+import { DrainError } from '../../shared/errors.js';
+import { createLogger, imapLogger, redact, redactedError, registerSecret, type LogSink } from '../../shared/logger.js';
 
 function capture(level: 'debug' | 'info' = 'debug') {
   const lines: string[] = [];
@@ -39,4 +40,30 @@ test("imapflow's log objects become redacted debug lines", () => {
   imapLogger(logger).debug({ src: 's', msg: '* OK ready', cid: 'x1' });
   imapLogger(logger).info({ src: 'c', msg: 'A1 AUTHENTICATE XOAUTH2 dXNlcj1ib3hAY29udG9zby5jb20BYXV0aD1CZWFyZXIgZXlK' });
   assert.deepEqual(lines, ['imap S: * OK ready', 'imap C: A1 AUTHENTICATE XOAUTH2 [REDACTED]']);
+});
+
+test('an error leaves the process as a new Error, its message and stack redacted, its name and code kept, no cause', () => {
+  const secret = 'Zy9~rotated.secret/value+0123=';
+  registerSecret(secret);
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sifQ.c2lnbmF0dXJlLXBhcnQ';
+  const xoauth2 = Buffer.from(`user=box@contoso.com\x01auth=Bearer ${jwt}\x01\x01`).toString('base64');
+  const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END RSA PRIVATE KEY-----';
+  const leaks = [secret, Buffer.from(secret).toString('base64'), encodeURIComponent(secret), jwt, xoauth2, 'MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo', 'opaque-bearer', 'posted-secret'];
+  const text =
+    `raw ${secret}, base64 ${Buffer.from(secret).toString('base64')}, URL ${encodeURIComponent(secret)}\n` +
+    `${jwt}\n${pem}\nAUTHENTICATE XOAUTH2 ${xoauth2}\nAuthorization: Bearer opaque-bearer\nclient_secret=posted-secret&scope=x`;
+  const cause = new Error(`the cause: ${secret}`);
+
+  for (const original of [new DrainError('ENTRA_TOKEN_FAILED', text, 'remedy', { cause }), Object.assign(new RangeError(text), { code: 'ERR_X' }), text]) {
+    const safe = redactedError(original);
+    assert.notEqual(safe, original);
+    for (const field of [safe.message, safe.stack ?? '']) for (const leak of leaks) assert.ok(!field.includes(leak), `${leak} in ${field}`);
+    assert.match(safe.message, /^raw \[REDACTED\], base64 \[REDACTED\], URL \[REDACTED\]\n\[REDACTED\]\n\[REDACTED\]\nAUTHENTICATE XOAUTH2 \[REDACTED\]\nAuthorization: Bearer \[REDACTED\]\nclient_secret=\[REDACTED\]&scope=x$/);
+    assert.match(safe.stack ?? '', /\n\s+at /);
+    assert.equal(safe.cause, undefined);
+  }
+  const drainError = redactedError(new DrainError('ENTRA_TOKEN_FAILED', text, 'remedy', { cause })) as Error & { code?: string };
+  assert.equal(drainError.name, 'DrainError');
+  assert.equal(drainError.code, 'ENTRA_TOKEN_FAILED');
+  assert.equal((redactedError(Object.assign(new RangeError(text), { code: 'ERR_X' })) as Error & { code?: string }).code, 'ERR_X');
 });

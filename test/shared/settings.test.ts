@@ -4,7 +4,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DrainError } from '../../shared/errors.js';
-import { drainSchedule, loadSettings, withSettingsFile, DEFAULT_SCHEDULE } from '../../shared/settings.js';
+import {
+  drainSchedule,
+  functionTimeoutSetting,
+  loadSettings,
+  scheduleProblem,
+  scheduleTimeZoneNote,
+  withSettingsFile,
+  DEFAULT_SCHEDULE,
+} from '../../shared/settings.js';
 
 const valid = {
   TENANT_ID: '11111111-1111-1111-1111-111111111111',
@@ -102,4 +110,58 @@ test('a Functions settings file overrides the environment', () => {
 test('the timer schedule comes from DRAIN_SCHEDULE, else every five minutes', () => {
   assert.equal(drainSchedule({}), '0 */5 * * * *');
   assert.equal(drainSchedule({ DRAIN_SCHEDULE: '0 0 * * * *' }), '0 0 * * * *');
+});
+
+test('DRAIN_SCHEDULE is checked where the trigger is registered: a bad one is SETTINGS_INVALID with the fix', () => {
+  for (const [schedule, problem] of [
+    ['*/5 * * * *', /does not have six fields \(it has 5; NCRONTAB here starts with seconds\)/],
+    ['0 0 24 * * *', /has "24" as its hour field, which NCRONTAB does not accept \(0-23/],
+    ['0 0 8 * * 7', /has "7" as its day-of-week field/],
+    ['0 0 8 * Jun-Jan *', /has "Jun-Jan" as its month field/],
+    ['0 */0 * * * *', /has "\*\/0" as its minute field/],
+    ['0 0 8 L * *', /has "L" as its day field/],
+    ['? * * * * *', /has "\?" as its second field/],
+    ['00:00:00', /is a TimeSpan of zero/],
+    ['25:00:00', /is not a TimeSpan \(hh:mm:ss, hours 00-23\)/],
+  ] as const) {
+    let error: unknown;
+    try {
+      drainSchedule({ DRAIN_SCHEDULE: schedule });
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof DrainError, `${schedule} is refused`);
+    assert.equal(error.code, 'SETTINGS_INVALID');
+    assert.match(error.message, /^1 setting is not valid:\n {2}- DRAIN_SCHEDULE /);
+    assert.match(error.message, problem, schedule);
+    assert.match(error.message, /: set it to six space-separated NCRONTAB fields, seconds first .*"0 \*\/5 \* \* \* \*".* or a TimeSpan such as "00:05:00"/);
+    // The same check runs with every other setting.
+    assert.match(settingsError({ ...valid, DRAIN_SCHEDULE: schedule }).message, problem);
+  }
+});
+
+test('NCRONTAB with names, ranges, lists and steps, and a TimeSpan, are valid schedules', () => {
+  for (const schedule of ['0 */5 * * * *', '0 30 9 * Jan Mon', '0 0 9-17 * * MON-FRI', '5,8,10 * * * * *', '0 5/15 * * * *', '0 0 0 1 */3 *', '0 0 8,20 * * sunday', '00:05:00', '1:00:00']) {
+    assert.equal(scheduleProblem(schedule), undefined, schedule);
+    assert.equal(drainSchedule({ DRAIN_SCHEDULE: ` ${schedule} ` }), schedule);
+  }
+});
+
+test('a schedule that names hours gets the UTC note; one that runs every hour or every n hours does not', () => {
+  for (const schedule of ['0 30 7 * * Mon-Fri', '0 0 8,20 * * *', '0 0 9-17 * * *']) {
+    assert.match(scheduleTimeZoneNote(schedule) ?? '', /names hours .* NCRONTAB runs in UTC and WEBSITE_TIME_ZONE is not supported/, schedule);
+  }
+  for (const schedule of [DEFAULT_SCHEDULE, '0 0 * * * *', '0 0 */2 * * *', '00:05:00']) assert.equal(scheduleTimeZoneNote(schedule), undefined, schedule);
+});
+
+test('the function timeout override is the AzureFunctionsJobHost__functionTimeout app setting, in any case', () => {
+  assert.equal(functionTimeoutSetting({}), undefined);
+  assert.equal(functionTimeoutSetting({ AzureFunctionsJobHost__functionTimeout: ' 00:20:00 ' }), '00:20:00');
+  assert.equal(functionTimeoutSetting({ AZUREFUNCTIONSJOBHOST__FUNCTIONTIMEOUT: '01:00:00' }), '01:00:00');
+  assert.equal(functionTimeoutSetting({ AzureFunctionsJobHost__functionTimeout: '' }), undefined);
+});
+
+test('settings say where they run: the command line unless the entry point says the function app', () => {
+  assert.equal(loadSettings(valid).runsIn, 'commandLine');
+  assert.equal(loadSettings(valid, { runsIn: 'function' }).runsIn, 'function');
 });
