@@ -57,8 +57,11 @@ export const EXCHANGE_RESPONSES = {
 
 /** What the server answers to a command instead of running it: a tagged NO/BAD, or an untagged BYE that ends the session. */
 export type ScriptedResponse = { kind: 'NO' | 'BAD' | 'BYE'; text: string };
-/** Consulted before every command of an authenticated session; undefined runs the command. */
-export type CommandInterceptor = (command: string) => ScriptedResponse | undefined;
+/**
+ * Consulted before every command of an authenticated session, with its
+ * arguments as text (e.g. "1:3 (UID BODY.PEEK[])"); undefined runs the command.
+ */
+export type CommandInterceptor = (command: string, args: string) => ScriptedResponse | undefined;
 
 export interface SeedMessage {
   raw: Buffer;
@@ -221,7 +224,7 @@ function interceptCommands(server: HoodiecrowServer, current: () => CommandInter
           ? undefined
           : notConnected.has(connection)
             ? ({ kind: 'BAD', text: EXCHANGE_RESPONSES.notConnected } as const)
-            : current()?.(upper);
+            : current()?.(upper, argumentText(parsed.attributes));
       if (!scripted) return handler(connection, parsed, data, done);
       if (scripted.kind === 'BYE') {
         connection.send({ tag: '*', command: 'BYE', attributes: [{ type: 'TEXT', value: scripted.text }] }, 'BYE', parsed, data);
@@ -237,6 +240,14 @@ function interceptCommands(server: HoodiecrowServer, current: () => CommandInter
       return done();
     };
   };
+}
+
+/** A command's parsed arguments back as text, for interceptors to match on. */
+function argumentText(attributes: unknown): string {
+  if (!Array.isArray(attributes)) return '';
+  return attributes
+    .map((a: unknown) => (Array.isArray(a) ? `(${argumentText(a)})` : String((a as { value?: unknown } | null)?.value ?? '')))
+    .join(' ');
 }
 
 function appendTo(server: HoodiecrowServer, folder: string, message: SeedMessage): void {

@@ -171,3 +171,51 @@ test('the settle reserve follows what a step moves: a 40 MiB message is not star
   assert.ok(isComplete(small), 'a small batch fits in 70 s');
   assert.equal(small.handedOff.length, 2);
 });
+
+/** Whether a UID set ("1:3,7") names `uid`. */
+const names = (set: string, uid: number) =>
+  set.split(',').some((part) => {
+    const [from, to = from] = part.split(':');
+    return uid >= Number(from) && (to === '*' || uid <= Number(to));
+  });
+
+test('a server that answers NO to one message\'s FETCH: the rest drain, and that one is quarantined after MAX_ATTEMPTS', async () => {
+  await stack.reseed([1, 2, 3].map((n) => ({ raw: plain(n) })));
+  // Exchange answers a message it cannot convert with a tagged NO for the whole FETCH.
+  stack.imap.intercept((command, args) => {
+    const [set = ''] = args.split(' ');
+    return command === 'UID FETCH' && /BODY/i.test(args) && names(set, 2) ? { kind: 'NO', text: '[SERVERBUG] The message could not be retrieved.' } : undefined;
+  });
+  try {
+    const settings = stack.settingsWith({ MAX_ATTEMPTS: '1' });
+    const first = await drain(settings, capturingLogger().logger);
+    assert.deepEqual(first.handedOff.map((m) => m.uid).sort(), [1, 3], 'fetched one by one, the others got through');
+    assert.deepEqual(first.failed.map((m) => m.uid), [2]);
+    assert.match(first.failed[0]!.error, /IMAP_MESSAGE_UNREADABLE/);
+    const second = await drain(settings, capturingLogger().logger);
+    assert.ok(isComplete(second), JSON.stringify(second));
+    assert.deepEqual(second.quarantined.map((q) => [q.uid, q.reason]), [[2, 'max-attempts']]);
+  } finally {
+    stack.imap.intercept(undefined);
+  }
+  const [poison] = await stack.drainPoisonQueue();
+  assert.equal(poison?.raw, null, 'the server never gave its bytes');
+  assert.equal(stack.imap.messages('Failed').length, 1, 'the message itself is in Failed');
+  assert.equal(stack.imap.messages('INBOX').length, 0);
+});
+
+test('a server that refuses to list the whole folder at once is listed in parts, and drained', async () => {
+  await stack.reseed([1, 2, 3, 4].map((n) => ({ raw: plain(n) })));
+  stack.imap.intercept((command, args) =>
+    command === 'UID FETCH' && args.startsWith('1:* ') ? { kind: 'NO', text: 'Command failed: too many messages.' } : undefined,
+  );
+  try {
+    const { logger, lines } = capturingLogger();
+    const report = await drain(stack.settingsWith(), logger);
+    assert.ok(isComplete(report), JSON.stringify(report));
+    assert.equal(report.handedOff.length, 4);
+    assert.ok(lines.some((l) => /listing it in parts/.test(l)));
+  } finally {
+    stack.imap.intercept(undefined);
+  }
+});
