@@ -159,7 +159,7 @@ async function drainFolder(ctx: DrainContext): Promise<void> {
       lease.state.inFlight = [];
       // Handed off but not settled: the next run hands them off again under the same ids.
       const unsettled = handedOffUnsettled > 0 ? ` ${handedOffUnsettled} message(s) were handed off but not settled; the next run hands them off again under the same ids.` : '';
-      stopEarly(report, `${error.explain()}${unsettled}`, remaining(pending, report) - handedOffUnsettled, logger);
+      stopEarly(report, `${error.explain()}${unsettled}`, remaining(pending, report), logger);
       await lease.save().catch(() => {});
       break;
     }

@@ -8,7 +8,7 @@ import { createServer } from 'node:tls';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import forge from 'node-forge';
-import { drain, isComplete } from '../../shared/drain.js';
+import { BATCH_SIZE, drain, isComplete } from '../../shared/drain.js';
 import { forgetCredentials } from '../../shared/credential.js';
 import { DrainError } from '../../shared/errors.js';
 import { EXCHANGE_RESPONSES } from '../../local/imapServer.js';
@@ -86,6 +86,8 @@ test('persistent throttling ends the run cleanly: handed off, not settled, re-de
   assert.equal(isComplete(report), false);
   assert.match(report.stoppedBecause ?? '', /\[IMAP_THROTTLED\] Exchange is throttling this mailbox; it asks to wait 50 ms/);
   assert.match(report.stoppedBecause ?? '', /3 message\(s\) were handed off but not settled/);
+  assert.equal(report.handedOff.length, 3);
+  assert.equal(report.notAttempted, 0, 'the handed-off messages are not also counted as not attempted');
   const queued = await stack.drainQueue();
   assert.equal(queued.length, 3);
   assert.equal(stack.imap.messages('INBOX').length, 3, 'nothing settled');
@@ -148,4 +150,18 @@ test('debug logging shows the conversation but never a secret, token, key or XOA
     /-----BEGIN [A-Z ]*PRIVATE KEY-----\s+(\S+)/.exec(cert.pem)![1]!,
   ];
   for (const secret of forbidden) assert.ok(!output.includes(secret.slice(0, 40)), `leaked: ${secret.slice(0, 12)}…`);
+});
+
+test('a settle refused after a full batch: the batch counts as handed off, the rest as not attempted', async () => {
+  const total = BATCH_SIZE + 2;
+  await stack.reseed(Array.from({ length: total }, (_, i) => ({ raw: Buffer.from(`Subject: s${i}\r\n\r\nx\r\n`) })));
+  stack.imap.intercept((command) => (command === 'UID MOVE' ? { kind: 'NO', text: EXCHANGE_RESPONSES.throttled(50) } : undefined));
+  try {
+    const report = await drain(stack.settingsWith(), capturingLogger().logger);
+    assert.equal(report.handedOff.length, BATCH_SIZE);
+    assert.equal(report.notAttempted, total - BATCH_SIZE);
+  } finally {
+    stack.imap.intercept(undefined);
+  }
+  await stack.drainQueue();
 });
