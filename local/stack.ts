@@ -21,8 +21,9 @@ import { startFakeKeyVault, type FakeKeyVault } from './keyVault.js';
 import { startFakeManagedIdentity, type FakeManagedIdentity } from './managedIdentity.js';
 import { NOT_CONNECTED, startLocalImapServer, type LocalImapServer, type SeedMessage } from './imapServer.js';
 
-export const EXCHANGE_AUDIENCE = 'https://outlook.office365.com';
-export const IMAP_ROLE = 'IMAP.AccessAsApp';
+// What Exchange Online requires of an app-only token: the product's own constants, so the fakes cannot drift from them.
+import { EXCHANGE_AUDIENCE, IMAP_ROLE } from '../shared/credential.js';
+export { EXCHANGE_AUDIENCE, IMAP_ROLE };
 
 export interface LocalStack {
   entra: FakeEntra;

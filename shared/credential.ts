@@ -40,6 +40,9 @@ import { credentialName, type Settings } from './settings.js';
 
 /** The scope of an app-only token for Exchange Online IMAP. */
 export const EXCHANGE_SCOPE = 'https://outlook.office365.com/.default';
+/** The audience of an Exchange Online token, and the app role IMAP requires of an app-only one. */
+export const EXCHANGE_AUDIENCE = new URL(EXCHANGE_SCOPE).origin;
+export const IMAP_ROLE = 'IMAP.AccessAsApp';
 /** The audience Entra ID expects of a managed identity token used as a federated credential. */
 export const TOKEN_EXCHANGE_SCOPE = 'api://AzureADTokenExchange/.default';
 /** How long a credential read from Key Vault is trusted before it is read again. */

@@ -18,13 +18,14 @@
 import { randomUUID } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
-import { appCredential, EXCHANGE_SCOPE, platformCredential, renewalSteps, type AppCredential } from './credential.js';
+import { appCredential, EXCHANGE_AUDIENCE, EXCHANGE_SCOPE, IMAP_ROLE, platformCredential, renewalSteps, type AppCredential } from './credential.js';
 import { describe, isDrainError, DrainError, type DrainErrorCode } from './errors.js';
 import { explainStorageError } from './explain.js';
 import { consoleSink, createLogger, redact, type LogSink, type Logger } from './logger.js';
 import { CLAIM_CHECK_PREFIX } from './handOff.js';
 import { Mailbox } from './mailbox.js';
 import { publicUrl, storageClients } from './outbox.js';
+import { encodeForQueue } from './queueMessage.js';
 import { credentialName, loadSettings, scheduleTimeZoneNote, withSettingsFile, type Settings } from './settings.js';
 
 type Env = Record<string, string | undefined>;
@@ -54,10 +55,7 @@ export interface DoctorOptions {
   logSink?: LogSink;
 }
 
-/** The app role Exchange Online requires of an app-only IMAP token. */
-export const IMAP_ROLE = 'IMAP.AccessAsApp';
-/** The audience of a token requested for EXCHANGE_SCOPE. */
-export const EXCHANGE_AUDIENCE = new URL(EXCHANGE_SCOPE).origin;
+export { EXCHANGE_AUDIENCE, IMAP_ROLE };
 /**
  * The queue probe lives this long. Storage requires its visibility timeout to be
  * shorter than its time to live, so even a probe that could not be deleted (the
@@ -274,7 +272,7 @@ async function checkMailbox(app: AppCredential, settings: Settings, logger: Logg
 
 async function checkQueue(queue: QueueClient): Promise<Passed<true>> {
   const where = `queue ${queue.name}`;
-  const probe = Buffer.from(JSON.stringify({ doctor: 'mail-drain doctor probe, not a mail message' })).toString('base64');
+  const probe = encodeForQueue({ doctor: 'mail-drain doctor probe, not a mail message' });
   const sent = await queue
     .sendMessage(probe, { messageTimeToLive: PROBE_TTL_SECONDS, visibilityTimeout: PROBE_TTL_SECONDS - 1 })
     .catch((error: unknown) => {

@@ -135,7 +135,7 @@ export class Outbox {
   /** Reports a quarantined message on the poison queue. */
   async sendPoison(message: PoisonMessage): Promise<void> {
     try {
-      await this.poisonQueue.sendMessage(Buffer.from(JSON.stringify(message), 'utf8').toString('base64'), {
+      await this.poisonQueue.sendMessage(encodeForQueue(message), {
         messageTimeToLive: NEVER_EXPIRES,
         abortSignal: storageDeadline(),
       });

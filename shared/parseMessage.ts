@@ -16,7 +16,6 @@ export interface ParsedAttachment {
   contentId: string | null;
   inline: boolean;
   content: Buffer;
-  sha256: string;
 }
 
 export interface ParsedMessage {
@@ -75,7 +74,6 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
       contentId: a.contentId ? a.contentId.replace(/^<|>$/g, '') : null,
       inline: a.contentDisposition === 'inline',
       content: a.content,
-      sha256: sha256(a.content),
     })),
   };
 }

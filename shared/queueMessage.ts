@@ -157,8 +157,8 @@ export function messageKey(mailbox: string, folder: string, uidValidity: number,
   return createHash('sha256').update(`${mailbox.toLowerCase()}\n${folder}\n${uidValidity}\n${uid}`).digest('hex');
 }
 
-/** UTF-8 JSON, base64: the Functions queue trigger's default encoding. */
-export function encodeForQueue(message: QueueMessage): string {
+/** UTF-8 JSON, base64: the Functions queue trigger's default encoding (queue, poison queue, doctor's probe). */
+export function encodeForQueue(message: QueueMessage | PoisonMessage | Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(message), 'utf8').toString('base64');
 }
 
