@@ -224,7 +224,19 @@ export function explainKeyVaultError(error: unknown, ctx: Context): DrainError {
 export function explainImapError(error: unknown, ctx: Context): DrainError {
   if (error instanceof DrainError) return error;
   // imapflow puts a server's BYE text in `reason` of the NoConnection error that follows it.
-  const e = error as { code?: string; responseText?: string; response?: unknown; reason?: string; authenticationFailed?: boolean; message?: string };
+  // imapflow marks what it recognised: code ETHROTTLE with throttleReset, authenticationFailed, tlsFailed,
+  // mailboxMissing. Those are trusted first; text is matched only for what only Exchange says.
+  const e = error as {
+    code?: string;
+    responseText?: string;
+    response?: unknown;
+    reason?: string;
+    authenticationFailed?: boolean;
+    tlsFailed?: boolean;
+    mailboxMissing?: boolean;
+    throttleReset?: number;
+    message?: string;
+  };
   const text = [e.responseText, typeof e.response === 'string' ? e.response : '', e.reason, e.message].filter(Boolean).join(' ');
   const make = (code: DrainErrorCode, message: string, remedy: string) =>
     new DrainError(code, message, remedy, { cause: error });
@@ -242,14 +254,16 @@ export function explainImapError(error: unknown, ctx: Context): DrainError {
       'Exchange ended the session because the access token expired (AccessTokenExpired).',
       'Nothing to do: the next run gets a new token. If this repeats, shorten the run (fewer messages per run).',
     );
-  const throttled = /Request is throttled\. Suggested Backoff Time: (\d+) milliseconds/i.exec(text);
-  if (throttled)
+  const suggested = /Request is throttled\. Suggested Backoff Time: (\d+) milliseconds/i.exec(text);
+  if (e.code === 'ETHROTTLE' || suggested) {
+    const wait = typeof e.throttleReset === 'number' ? e.throttleReset : suggested ? Number(suggested[1]) : undefined;
     return new DrainError(
       'IMAP_THROTTLED',
-      `Exchange is throttling this mailbox; it asks to wait ${throttled[1]} ms.`,
+      `Exchange is throttling this mailbox${wait === undefined ? '' : `; it asks to wait ${wait} ms`}.`,
       'Nothing to do: the next run continues. If it persists, run less often (DRAIN_SCHEDULE) or check other clients of the same mailbox.',
-      { cause: error, retryAfterMs: Number(throttled[1]) },
+      { cause: error, retryAfterMs: wait },
     );
+  }
   if (e.authenticationFailed || /AUTHENTICATE failed/i.test(text))
     return make(
       'IMAP_AUTH_FAILED',
@@ -258,7 +272,7 @@ export function explainImapError(error: unknown, ctx: Context): DrainError {
         'with admin consent granted; the Exchange service principal exists and the mailbox permission is granted: ' +
         `${exchangeSetup(ctx)}; MAILBOX is the mailbox's primary address.`,
     );
-  if (isTlsError(error))
+  if (e.tlsFailed || isTlsError(error))
     return make(
       'IMAP_TLS',
       `The TLS certificate of ${server} could not be verified: ${firstLine(error)}`,
@@ -270,7 +284,7 @@ export function explainImapError(error: unknown, ctx: Context): DrainError {
       `Could not connect to the IMAP server ${server}: ${firstLine(error)}`,
       'Check IMAP_HOST and IMAP_PORT (Exchange Online: outlook.office365.com, 993, implicit TLS) and that outbound port 993 is open.',
     );
-  if (/doesn't exist|does not exist|not found|NONEXISTENT/i.test(text))
+  if (e.mailboxMissing || /NONEXISTENT/i.test(text))
     return make(
       'IMAP_FOLDER_NOT_FOUND',
       `Folder "${ctx.folder}" does not exist in mailbox ${ctx.mailbox}.`,

@@ -285,6 +285,15 @@ describe('the promise under an adversarial review, on Dovecot', { skip: dovecotA
     assert.equal(queued.id, messageKey(mailbox, 'INBOX', uidValidity, 1));
   });
 
+  test('a folder that does not exist is IMAP_FOLDER_NOT_FOUND (imapflow verifies it with LIST), and nothing is touched', async () => {
+    const mailbox = 'no-such-folder@contoso.example';
+    await dovecot.grant(mailbox);
+    await dovecot.seed(mailbox, 'INBOX', mail(1));
+    const error = await expectDrainError(drain(settingsFor(dovecot, mailbox, { MAIL_FOLDER: 'INBOX/Invoices' }), capturingLogger().logger), 'IMAP_FOLDER_NOT_FOUND');
+    assert.match(error.message, /INBOX\/Invoices/);
+    assert.equal((await dovecot.messages(mailbox, 'INBOX')).length, 1);
+  });
+
   test('doctor says how many \\Seen messages flag mode will never drain', async () => {
     const mailbox = 'flag-seen@contoso.example';
     await dovecot.grant(mailbox);
