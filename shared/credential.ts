@@ -328,7 +328,7 @@ function buildCredential(settings: Settings, stored: StoredCredential): TokenCre
       const identity = new ManagedIdentityCredential({ clientId: settings.credential.managedIdentityClientId });
       const assertion = async () => {
         const token = await identity.getToken(TOKEN_EXCHANGE_SCOPE);
-        registerSecret(token.token);
+        registerSecret(token.token, token.expiresOnTimestamp);
         return token.token;
       };
       return new ClientAssertionCredential(settings.tenantId, settings.clientId, assertion, options);
@@ -341,7 +341,7 @@ async function requestToken(credential: TokenCredential, settings: Settings, log
     throw explainTokenError(error, settings);
   });
   if (!token) throw new DrainError('ENTRA_TOKEN_FAILED', 'Entra ID returned no token.', 'Run again with LOG_LEVEL=debug.');
-  registerSecret(token.token);
+  registerSecret(token.token, token.expiresOnTimestamp);
   logger.debug(`Got a token for ${EXCHANGE_SCOPE}, valid until ${new Date(token.expiresOnTimestamp).toISOString()}`);
   return token;
 }

@@ -24,15 +24,28 @@ export type LogSink = Record<LogLevel, (line: string) => void>;
 const REDACTED = '[REDACTED]';
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
-const secrets = new Set<string>();
+/** Registered secrets and when they stop mattering (epoch ms; Infinity for a stored credential). */
+const secrets = new Map<string, number>();
+/**
+ * An expired token is forgotten this long after its expiry: long enough for any
+ * line about the request that used it, short enough that a warm host renewing
+ * its token hourly does not scan a growing list on every line.
+ */
+const FORGET_AFTER_EXPIRY_MS = 60 * 60_000;
 
-/** Masks `value` in every later log line. Short values would mask ordinary words. */
-export function registerSecret(value: string | undefined): void {
+/**
+ * Masks `value` in every later log line; a token passes its expiry, after which
+ * it is forgotten (JWTs stay masked by their shape). Short values would mask
+ * ordinary words.
+ */
+export function registerSecret(value: string | undefined, expiresAt = Number.POSITIVE_INFINITY): void {
+  const now = Date.now();
+  for (const [secret, until] of secrets) if (until + FORGET_AFTER_EXPIRY_MS < now) secrets.delete(secret);
   if (value && value.length >= 8) {
-    secrets.add(value);
     // The same secret also travels base64- and URL-encoded.
-    secrets.add(Buffer.from(value).toString('base64'));
-    secrets.add(encodeURIComponent(value));
+    for (const form of [value, Buffer.from(value).toString('base64'), encodeURIComponent(value)]) {
+      secrets.set(form, Math.max(secrets.get(form) ?? 0, expiresAt));
+    }
   }
 }
 
@@ -49,7 +62,7 @@ const PATTERNS: RegExp[] = [
 /** The text with every registered secret and secret-shaped string masked. */
 export function redact(text: string): string {
   let out = text;
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  for (const secret of secrets.keys()) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   for (const pattern of PATTERNS) {
     out = out.replace(pattern, (match, prefix?: string) =>
       typeof prefix === 'string' && match.startsWith(prefix) ? `${prefix}${REDACTED}` : REDACTED,

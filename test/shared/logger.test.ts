@@ -67,3 +67,17 @@ test('an error leaves the process as a new Error, its message and stack redacted
   assert.equal(drainError.code, 'ENTRA_TOKEN_FAILED');
   assert.equal((redactedError(Object.assign(new RangeError(text), { code: 'ERR_X' })) as Error & { code?: string }).code, 'ERR_X');
 });
+
+test('the secret registry forgets expired tokens, never a stored credential: a warm host does not scan a growing list', () => {
+  const stored = 'stored-client-secret-value-0001';
+  const oldToken = 'opaque-token-expired-two-hours-ago';
+  registerSecret(stored);
+  registerSecret(oldToken, Date.now() - 2 * 3600_000);
+  assert.equal(redact(`a ${oldToken} b`), 'a [REDACTED] b', 'still masked until the next registration prunes it');
+  for (let i = 0; i < 1000; i++) registerSecret(`opaque-renewed-token-${i}`, Date.now() - 2 * 3600_000);
+  registerSecret('opaque-current-token-valid-now', Date.now() + 3600_000);
+  assert.equal(redact(`a ${oldToken} b`), `a ${oldToken} b`, 'the expired token is forgotten');
+  assert.equal(redact(`a opaque-renewed-token-999 b`), 'a opaque-renewed-token-999 b');
+  assert.equal(redact(`a ${stored} b`), 'a [REDACTED] b', 'a credential without expiry stays masked');
+  assert.equal(redact('a opaque-current-token-valid-now b'), 'a [REDACTED] b');
+});
