@@ -9,6 +9,7 @@
  */
 import pLimit from 'p-limit';
 import { describe, DrainError, isDrainError } from './errors.js';
+import { AttemptLedger } from './attemptLedger.js';
 import { appCredential, platformCredential } from './credential.js';
 import { failed, handOff, quarantineStream, quarantineUnreadable, type HandOffResult, type MailboxRef } from './handOff.js';
 import { routeAzureSdkLogs, type Logger } from './logger.js';
@@ -87,7 +88,8 @@ export async function drain(settings: Settings, logger: Logger, options: DrainOp
       return { ...report, skipped: true };
     }
     try {
-      await drainFolder({ mailbox, lease, outbox, settings, logger, report, clock: { deadline: options.deadline, now } });
+      const ledger = new AttemptLedger(lease.state);
+      await drainFolder({ mailbox, lease, ledger, outbox, settings, logger, report, clock: { deadline: options.deadline, now } });
     } finally {
       await lease.release();
     }
@@ -101,6 +103,7 @@ export async function drain(settings: Settings, logger: Logger, options: DrainOp
 interface DrainContext {
   mailbox: Mailbox;
   lease: MailboxLease;
+  ledger: AttemptLedger;
   outbox: Outbox;
   settings: Settings;
   logger: Logger;
@@ -116,13 +119,17 @@ interface Step {
 }
 
 async function drainFolder(ctx: DrainContext): Promise<void> {
-  const { mailbox, lease, settings, logger, report } = ctx;
+  const { mailbox, lease, ledger, settings, logger, report } = ctx;
   const ref: MailboxRef = { mailbox: settings.mailbox, folder: mailbox.folder, uidValidity: mailbox.uidValidity, failedFolder: settings.failedFolder };
-  rememberUidValidity(lease, ref.uidValidity, logger);
+  const renumberedFrom = ledger.keyTo(ref.uidValidity);
+  if (renumberedFrom !== undefined) warnRenumbered(renumberedFrom, ref.uidValidity, logger);
 
   const pending = await mailbox.pending();
   report.found = pending.length;
-  const suspects = countDiedInFlight(lease, pending, logger);
+  const suspects = ledger.recoverFromDeath(new Set(pending.map((m) => m.uid)));
+  if (suspects.size > 0) {
+    logger.warn(`${suspects.size} message(s) were being handed off when the last drain ended without finishing (UIDs ${[...suspects].join(',')}); each is tried alone now.`);
+  }
   logger.info(`Draining ${pending.length} message(s) from ${settings.mailbox}/${mailbox.folder}`);
 
   let passingFailures = 0;
@@ -135,7 +142,7 @@ async function drainFolder(ctx: DrainContext): Promise<void> {
     let handedOffUnsettled = 0;
     try {
       // Recorded before the hand-off: a message that kills the process is counted all the same.
-      lease.state.inFlight = step.uids;
+      ledger.begin(step.uids);
       await lease.save();
       const results = await step.run();
       record(report, results, logger);
@@ -144,7 +151,7 @@ async function drainFolder(ctx: DrainContext): Promise<void> {
       // Only now, with Storage's acknowledgement in hand, is the mailbox touched.
       await mailbox.settle(uidsOf(results, 'handedOff'));
       await mailbox.quarantine(uidsOf(results, 'quarantined'));
-      countAttempts(lease, results);
+      ledger.settle(results);
       await lease.save();
 
       for (const r of results) passingFailures = r.outcome === 'failed' && !r.own ? passingFailures + 1 : 0;
@@ -156,7 +163,7 @@ async function drainFolder(ctx: DrainContext): Promise<void> {
     } catch (error) {
       // The mailbox went away mid-drain (throttled, cut off): end cleanly, the rest waits.
       if (!isDrainError(error)) throw error;
-      lease.state.inFlight = [];
+      ledger.abandon();
       // Handed off but not settled: the next run hands them off again under the same ids.
       const unsettled = handedOffUnsettled > 0 ? ` ${handedOffUnsettled} message(s) were handed off but not settled; the next run hands them off again under the same ids.` : '';
       stopEarly(report, `${error.explain()}${unsettled}`, remaining(pending, report), logger);
@@ -210,7 +217,7 @@ function remaining(pending: PendingMessage[], report: DrainReport): number {
 
 async function quarantineOversized(message: PendingMessage, ref: MailboxRef, ctx: DrainContext): Promise<HandOffResult[]> {
   const { mailbox, outbox, settings } = ctx;
-  const previous = ctx.lease.state.attempts[message.uid] ?? 0;
+  const previous = ctx.ledger.attemptsOf(message.uid);
   if (previous >= settings.maxAttempts) {
     return [await quarantineUnreadable(message.uid, ref, outbox, `streaming it to quarantine failed ${previous} times (MAX_ATTEMPTS ${settings.maxAttempts})`)];
   }
@@ -228,14 +235,14 @@ async function quarantineOversized(message: PendingMessage, ref: MailboxRef, ctx
  * quarantined, with its bytes when they can be had.
  */
 async function handOffBatch(uids: number[], ref: MailboxRef, ctx: DrainContext): Promise<HandOffResult[]> {
-  const { mailbox, outbox, lease, settings, logger } = ctx;
+  const { mailbox, outbox, ledger, settings, logger } = ctx;
   let fetched: FetchedBatch;
   try {
     fetched = await mailbox.fetch(uids);
   } catch (error) {
     fetched = await fetchOneByOne(uids, error, mailbox, logger);
   }
-  const attempts = (uid: number) => ({ previous: lease.state.attempts[uid] ?? 0, max: settings.maxAttempts });
+  const attempts = (uid: number) => ({ previous: ledger.attemptsOf(uid), max: settings.maxAttempts });
   const limit = pLimit(HANDOFF_CONCURRENCY);
   const handedOff = fetched.messages.map((message) => limit(() => handOff(message, ref, outbox, attempts(message.uid), logger)));
   const unreadable = fetched.missing.map((uid) => limit(() => notServed(uid, ref, outbox, attempts(uid), mailbox.folder)));
@@ -293,43 +300,11 @@ async function notServed(uid: number, ref: MailboxRef, outbox: Outbox, attempts:
  * A new UIDVALIDITY means the server renumbered the folder: every message gets
  * a new id, so consumers may see a message they already have under a new id.
  */
-function rememberUidValidity(lease: MailboxLease, uidValidity: number, logger: Logger): void {
-  const previous = lease.state.uidValidity;
-  if (previous !== undefined && previous !== uidValidity) {
-    logger.warn(
-      `UIDVALIDITY changed from ${previous} to ${uidValidity}: the server renumbered the folder. Messages still in it are handed off ` +
-        'under new ids; a consumer may receive a message it already has, with a new id (compare messageId to spot it).',
-    );
-    lease.state.attempts = {};
-    lease.state.inFlight = [];
-  }
-  lease.state.uidValidity = uidValidity;
-}
-
-/**
- * Messages that were in flight when the last drain died count one attempt
- * each, and are handed off alone this time. Counts for messages no longer in
- * the folder are forgotten.
- */
-function countDiedInFlight(lease: MailboxLease, pending: PendingMessage[], logger: Logger): Set<number> {
-  const present = new Set(pending.map((m) => m.uid));
-  const suspects = new Set(lease.state.inFlight.filter((uid) => present.has(uid)));
-  for (const uid of suspects) lease.state.attempts[uid] = (lease.state.attempts[uid] ?? 0) + 1;
-  if (suspects.size > 0) {
-    logger.warn(`${suspects.size} message(s) were being handed off when the last drain ended without finishing (UIDs ${[...suspects].join(',')}); each is tried alone now.`);
-  }
-  for (const uid of Object.keys(lease.state.attempts)) if (!present.has(Number(uid))) delete lease.state.attempts[uid];
-  lease.state.inFlight = [];
-  return suspects;
-}
-
-/** Own failures count towards MAX_ATTEMPTS; passing ones never do; a settled message is forgotten. */
-function countAttempts(lease: MailboxLease, results: HandOffResult[]): void {
-  for (const r of results) {
-    if (r.outcome !== 'failed') delete lease.state.attempts[r.uid];
-    else if (r.own) lease.state.attempts[r.uid] = (lease.state.attempts[r.uid] ?? 0) + 1;
-  }
-  lease.state.inFlight = [];
+function warnRenumbered(previous: number, uidValidity: number, logger: Logger): void {
+  logger.warn(
+    `UIDVALIDITY changed from ${previous} to ${uidValidity}: the server renumbered the folder. Messages still in it are handed off ` +
+      'under new ids; a consumer may receive a message it already has, with a new id (compare messageId to spot it).',
+  );
 }
 
 /** Splits pending messages into batches bounded by count and bytes, keeping UID order. */
