@@ -1,5 +1,5 @@
 metadata name = 'mail-drain'
-metadata description = 'Drains an Exchange Online shared mailbox over IMAP into an Azure Storage queue: a Flex Consumption function app running as one user-assigned identity, with key-less storage, a Key Vault for the app credential, Application Insights with Entra authentication, and optionally the Entra app registration itself.'
+metadata description = 'Drains an Exchange Online shared mailbox over IMAP into an Azure Storage queue: a Flex Consumption function app running as one user-assigned identity, with key-less storage, a Key Vault for the app credential (secret or certificate; none for federated), Application Insights with Entra authentication and diagnostic settings to its workspace, and optionally the Entra app registration itself.'
 
 targetScope = 'resourceGroup'
 
@@ -32,22 +32,24 @@ param storageSkuName string = 'Standard_LRS'
 @description('Optional. Create the Entra app registration, its Enterprise application and the IMAP.AccessAsApp admin consent here, with the Microsoft Graph Bicep extension (the deploying user needs Entra rights to create applications and grant admin consent). False: register the application yourself and pass clientId.')
 param createAppRegistration bool = false
 
-@description('Optional. Unique name and display name of the app registration when createAppRegistration is true.')
-param appRegistrationName string = '${namePrefix}-imap'
+@description('Optional. Unique name (Graph uniqueName, the tenant-wide key: a deployment with the same name takes over that application) and display name of the app registration when createAppRegistration is true. The default is unique per resource group and namePrefix, so a second environment in the same tenant gets its own application; deployments made before this default existed used \'<namePrefix>-imap\': set that to keep their application.')
+@minLength(1)
+@maxLength(120)
+param appRegistrationName string = '${namePrefix}-imap-${uniqueString(resourceGroup().id, namePrefix)}'
 
 @description('Optional. Application (client) ID of an existing app registration. Required when createAppRegistration is false; ignored otherwise.')
 param clientId string = ''
 
-@description('Optional. Directory (tenant) ID of the app registration and the mailbox. Defaults to this subscription\'s tenant.')
+@description('Optional. Directory (tenant) ID of an existing app registration and the mailbox (createAppRegistration false). Ignored when createAppRegistration is true: the application is then created in this deployment\'s tenant, which is the one the drain signs in to.')
 param tenantId string = tenant().tenantId
 
-@description('Optional. How the drain proves the app registration\'s identity: a client secret or a certificate kept in Key Vault, or "federated": the function\'s managed identity, trusted by a federated identity credential, and no secret at all (created here when createAppRegistration is true).')
+@description('Optional. How the drain proves the app registration\'s identity: a client secret or a certificate kept in Key Vault, or "federated": the function\'s managed identity, trusted by a federated identity credential, and no secret at all (created here when createAppRegistration is true). Defaults to federated when the app registration is created here, secret otherwise. With federated no Key Vault is deployed.')
 @allowed([
   'secret'
   'certificate'
   'federated'
 ])
-param credentialType string = 'secret'
+param credentialType string = createAppRegistration ? 'federated' : 'secret'
 
 @description('Optional. Name of the Key Vault secret (secret) or certificate (certificate) holding the credential. Unused for federated.')
 @minLength(1)
@@ -57,10 +59,10 @@ param credentialName string = credentialType == 'certificate' ? 'imap-app-certif
 @description('Optional. Set to true once the secret or certificate exists in the vault (a redeployment after the upload): the function\'s Key Vault Secrets User role is then scoped to that one secret instead of the vault.')
 param credentialExists bool = false
 
-@description('Optional. Object ID of whoever uploads the secret or certificate after the deployment (az ad signed-in-user show --query id -o tsv); gets Key Vault Secrets Officer or Key Vault Certificates Officer on the vault. Empty: grant it yourself.')
-param credentialUploaderObjectId string = ''
+@description('Optional. Give whoever runs this deployment (deployer().objectId) Key Vault Secrets Officer (secret) or Key Vault Certificates Officer (certificate) on the vault, to upload the credential afterwards. Opt-in: deploy again with false once the credential is uploaded, and remove the assignment (docs/deploy.md, step 8). Ignored for federated.')
+param grantDeployerCredentialUpload bool = false
 
-@description('Optional. Principal type of credentialUploaderObjectId.')
+@description('Optional. Principal type of the deployer when grantDeployerCredentialUpload is true: User for a person, ServicePrincipal for a pipeline.')
 @allowed([
   'User'
   'Group'
@@ -118,7 +120,7 @@ param maxAttempts int = 5
 @description('Optional. Entra ID host for token requests. Defaults to this cloud\'s.')
 param authorityHost string = environment().authentication.loginEndpoint
 
-@description('Optional. Log level of the drain.')
+@description('Optional. Log level of the drain (LOG_LEVEL), and of the Functions host\'s Function category, so that what the drain logs at this level reaches Application Insights.')
 @allowed([
   'debug'
   'info'
@@ -165,12 +167,19 @@ param maximumInstanceCount int = 40
 ])
 param instanceMemoryMB int = 2048
 
+@description('Optional. Private networking: integrate the function app into a new virtual network (outbound through a NAT gateway), and reach both storage accounts and the Key Vault over private endpoints. The host storage account then refuses its public endpoint; the output account and the vault keep theirs for consumers and the credential upload (disable it yourself once those reach them privately).')
+param vnetEnabled bool = false
+
 @description('Optional. Days the Log Analytics workspace keeps logs.')
 @minValue(30)
 @maxValue(730)
 param logRetentionInDays int = 30
 
 var suffix = uniqueString(resourceGroup().id, namePrefix)
+// An application created here lives in this deployment's tenant, whatever tenantId says.
+var appTenantId = createAppRegistration ? tenant().tenantId : tenantId
+// Only a secret or a certificate is kept in Key Vault; federated reads nothing from it.
+var useKeyVault = credentialType != 'federated'
 var names = {
   identity: 'id-${namePrefix}-${suffix}'
   workspace: 'log-${namePrefix}-${suffix}'
@@ -181,6 +190,9 @@ var names = {
   vault: take('kv-${namePrefix}-${suffix}', 24)
   plan: 'plan-${namePrefix}-${suffix}'
   site: 'func-${namePrefix}-${suffix}'
+  vnet: 'vnet-${namePrefix}-${suffix}'
+  natGateway: 'ng-${namePrefix}-${suffix}'
+  privateEndpoint: 'pe-${namePrefix}-${suffix}'
   deploymentContainer: 'app-package'
 }
 
@@ -214,6 +226,8 @@ module hostStorage 'modules/host-storage.bicep' = {
     skuName: storageSkuName
     deploymentContainerName: names.deploymentContainer
     principalId: identity.outputs.principalId
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
   }
 }
 
@@ -229,10 +243,11 @@ module outputStorage 'modules/output-storage.bicep' = {
     retentionDays: claimCheckRetentionDays
     softDeleteRetentionDays: blobSoftDeleteRetentionDays
     principalId: identity.outputs.principalId
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
   }
 }
 
-module keyVault 'modules/key-vault.bicep' = {
+module keyVault 'modules/key-vault.bicep' = if (useKeyVault) {
   name: 'key-vault'
   params: {
     name: names.vault
@@ -242,8 +257,9 @@ module keyVault 'modules/key-vault.bicep' = {
     credentialName: credentialName
     credentialExists: credentialExists
     readerPrincipalId: identity.outputs.principalId
-    uploaderObjectId: credentialUploaderObjectId
+    uploaderObjectId: grantDeployerCredentialUpload ? deployer().objectId : ''
     uploaderPrincipalType: credentialUploaderPrincipalType
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
   }
 }
 
@@ -254,11 +270,75 @@ module appRegistration 'modules/app-registration.bicep' = if (createAppRegistrat
     displayName: appRegistrationName
     credentialType: credentialType
     managedIdentityPrincipalId: identity.outputs.principalId
-    tenantId: tenantId
+    // Per deployment: two environments sharing one application must not replace each other's trust.
+    federatedCredentialName: 'function-${suffix}'
   }
 }
 
 var appClientId = createAppRegistration ? appRegistration!.outputs.appId : clientId
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  params: {
+    name: names.vnet
+    natGatewayName: names.natGateway
+    location: location
+    tags: tags
+    keyVaultZone: useKeyVault
+  }
+}
+
+module hostBlobEndpoint 'modules/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'host-blob-endpoint'
+  params: {
+    name: '${names.privateEndpoint}-host-blob'
+    location: location
+    tags: tags
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetResourceId: hostStorage.outputs.resourceId
+    groupId: 'blob'
+    privateDnsZoneId: network!.outputs.blobZoneId
+  }
+}
+
+module outputBlobEndpoint 'modules/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'output-blob-endpoint'
+  params: {
+    name: '${names.privateEndpoint}-mail-blob'
+    location: location
+    tags: tags
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetResourceId: outputStorage.outputs.resourceId
+    groupId: 'blob'
+    privateDnsZoneId: network!.outputs.blobZoneId
+  }
+}
+
+module outputQueueEndpoint 'modules/private-endpoint.bicep' = if (vnetEnabled) {
+  name: 'output-queue-endpoint'
+  params: {
+    name: '${names.privateEndpoint}-mail-queue'
+    location: location
+    tags: tags
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetResourceId: outputStorage.outputs.resourceId
+    groupId: 'queue'
+    privateDnsZoneId: network!.outputs.queueZoneId
+  }
+}
+
+module vaultEndpoint 'modules/private-endpoint.bicep' = if (vnetEnabled && useKeyVault) {
+  name: 'vault-endpoint'
+  params: {
+    name: '${names.privateEndpoint}-vault'
+    location: location
+    tags: tags
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetResourceId: keyVault!.outputs.resourceId
+    groupId: 'vault'
+    privateDnsZoneId: network!.outputs.vaultZoneId
+  }
+}
 
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
@@ -270,17 +350,17 @@ module functionApp 'modules/function-app.bicep' = {
     identityResourceId: identity.outputs.resourceId
     identityClientId: identity.outputs.clientId
     hostBlobEndpoint: hostStorage.outputs.blobEndpoint
-    hostQueueEndpoint: hostStorage.outputs.queueEndpoint
-    hostTableEndpoint: hostStorage.outputs.tableEndpoint
     deploymentContainerUrl: hostStorage.outputs.deploymentContainerUrl
     appInsightsName: monitoring.outputs.insightsName
+    appSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
-    tenantId: tenantId
+    tenantId: appTenantId
     clientId: appClientId
     credentialType: credentialType
     credentialName: credentialName
-    keyVaultUri: keyVault.outputs.uri
+    // The settings module treats an empty value as unset: federated needs no vault.
+    keyVaultUri: useKeyVault ? keyVault!.outputs.uri : ''
     mailbox: mailbox
     mailFolder: mailFolder
     imapHost: imapHost
@@ -299,6 +379,10 @@ module functionApp 'modules/function-app.bicep' = {
     authorityHost: authorityHost
     logLevel: logLevel
   }
+  // With vnetEnabled the host reaches its storage only through the private endpoint.
+  dependsOn: [
+    hostBlobEndpoint
+  ]
 }
 
 @description('Name of the function app (az functionapp deployment source config-zip --name).')
@@ -310,20 +394,20 @@ output identityClientId string = identity.outputs.clientId
 @description('Principal (object) ID of the function\'s user-assigned managed identity.')
 output identityPrincipalId string = identity.outputs.principalId
 
-@description('Name of the Key Vault that holds the credential.')
-output keyVaultName string = keyVault.outputs.name
+@description('Name of the Key Vault that holds the credential; empty for federated, which deploys none.')
+output keyVaultName string = useKeyVault ? keyVault!.outputs.name : ''
 
-@description('Resource ID of the Key Vault.')
-output keyVaultResourceId string = keyVault.outputs.resourceId
+@description('Resource ID of the Key Vault; empty for federated.')
+output keyVaultResourceId string = useKeyVault ? keyVault!.outputs.resourceId : ''
 
-@description('URI of the Key Vault (KEY_VAULT_URL).')
-output keyVaultUri string = keyVault.outputs.uri
+@description('URI of the Key Vault (KEY_VAULT_URL); empty for federated.')
+output keyVaultUri string = useKeyVault ? keyVault!.outputs.uri : ''
 
 @description('Name of the Key Vault secret or certificate the drain reads; empty for federated.')
 output credentialName string = credentialType == 'federated' ? '' : credentialName
 
 @description('Where the function holds Key Vault Secrets User: "credential", "vault" (until redeployed with credentialExists=true) or "none" (federated).')
-output keyVaultReaderScope string = keyVault.outputs.readerScope
+output keyVaultReaderScope string = useKeyVault ? keyVault!.outputs.readerScope : 'none'
 
 @description('Name of the output storage account (queues and claim-check container).')
 output outputStorageAccountName string = outputStorage.outputs.name
@@ -340,8 +424,8 @@ output containerUrl string = outputStorage.outputs.containerUrl
 @description('Name of the Application Insights component, for log queries.')
 output appInsightsName string = monitoring.outputs.insightsName
 
-@description('Directory (tenant) ID of the app registration.')
-output tenantId string = tenantId
+@description('Directory (tenant) ID of the app registration (TENANT_ID): this deployment\'s tenant when the registration was created here.')
+output tenantId string = appTenantId
 
 @description('Application (client) ID of the app registration (exchange-setup.ps1 -AppId).')
 output appRegistrationClientId string = appClientId

@@ -8,11 +8,16 @@ param mailbox = 'invoices@contoso.com'
 // Create the app registration here (needs Entra rights to create applications and
 // grant admin consent). With false, register it yourself and set clientId.
 param createAppRegistration = true
-param credentialType = 'secret'
 
-// Whoever runs `az keyvault secret set` or `az keyvault certificate import` next:
-//   export CREDENTIAL_UPLOADER_OBJECT_ID=$(az ad signed-in-user show --query id -o tsv)
-param credentialUploaderObjectId = readEnvironmentVariable('CREDENTIAL_UPLOADER_OBJECT_ID', '')
+// federated: the function's managed identity signs in for the app through a federated
+// identity credential created with it; no secret exists anywhere and no Key Vault is
+// deployed. secret or certificate: a credential kept in Key Vault (docs/deploy.md, step 5).
+param credentialType = 'federated'
+
+// secret or certificate only: true gives you, the deployer, the Key Vault role to upload
+// the credential. Deploy again with false once it is uploaded, and remove the role
+// (docs/deploy.md, step 8).
+param grantDeployerCredentialUpload = false
 
 // Redeploy with true once the secret or certificate is in the vault, so that the
 // function may read that one secret only.

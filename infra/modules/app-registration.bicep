@@ -20,8 +20,10 @@ param credentialType string
 @description('Required. Principal (object) ID of the function\'s managed identity, the subject a federated credential trusts.')
 param managedIdentityPrincipalId string
 
-@description('Optional. Tenant that issues the managed identity\'s tokens.')
-param tenantId string = tenant().tenantId
+@description('Required. Name of the federated identity credential, unique per deployment: it is the credential\'s key within the application, so a fixed name would let a second deployment sharing the application replace the first one\'s trust.')
+@minLength(1)
+@maxLength(120)
+param federatedCredentialName string
 
 // Office 365 Exchange Online
 var exchangeOnlineAppId = '00000002-0000-0ff1-ce00-000000000000'
@@ -63,12 +65,13 @@ resource imapConsent 'Microsoft.Graph/appRoleAssignedTo@v1.0' = {
 }
 
 resource managedIdentityCredential 'Microsoft.Graph/applications/federatedIdentityCredentials@v1.0' = if (credentialType == 'federated') {
-  name: '${application.uniqueName}/function-managed-identity'
+  name: '${application.uniqueName}/${federatedCredentialName}'
   description: 'The mail-drain function app\'s user-assigned managed identity'
   audiences: [
     'api://AzureADTokenExchange'
   ]
-  issuer: '${environment().authentication.loginEndpoint}${tenantId}/v2.0'
+  // The managed identity's tokens come from this deployment's tenant, where the application is created.
+  issuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
   subject: managedIdentityPrincipalId
 }
 

@@ -22,17 +22,14 @@ param identityClientId string
 @description('Required. Blob endpoint of the host storage account.')
 param hostBlobEndpoint string
 
-@description('Required. Queue endpoint of the host storage account.')
-param hostQueueEndpoint string
-
-@description('Required. Table endpoint of the host storage account.')
-param hostTableEndpoint string
-
 @description('Required. URL of the blob container that holds the deployment package.')
 param deploymentContainerUrl string
 
 @description('Required. Name of the Application Insights component in this resource group.')
 param appInsightsName string
+
+@description('Optional. Resource ID of the subnet the app is integrated into (vnetEnabled); empty: no virtual network.')
+param appSubnetId string = ''
 
 @description('Optional. Most instances the app scales out to. The timer runs one drain at a time; this caps everything else.')
 @minValue(40)
@@ -66,7 +63,7 @@ param credentialType string
 @description('Required. Key Vault name of the secret or certificate; unused for federated.')
 param credentialName string
 
-@description('Required. KEY_VAULT_URL.')
+@description('Required. KEY_VAULT_URL; empty for federated, which reads nothing from Key Vault.')
 param keyVaultUri string
 
 @description('Required. MAILBOX.')
@@ -135,6 +132,21 @@ param authorityHost string = environment().authentication.loginEndpoint
 ])
 param logLevel string = 'info'
 
+// The host filters its Function category (what the drain logs through the worker) before
+// Application Insights sees it; host.json says Information, so without this LOG_LEVEL=debug
+// would show nothing there. .NET log level names, per LOG_LEVEL.
+var hostLogLevels = {
+  debug: 'Debug'
+  info: 'Information'
+  warn: 'Warning'
+  error: 'Error'
+}
+
+// azd deploys the service "api" of azure.yaml to the app that carries this tag.
+var siteTags = union(tags, {
+  'azd-service-name': 'api'
+})
+
 resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
@@ -157,7 +169,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
 resource site 'Microsoft.Web/sites@2024-11-01' = {
   name: name
   location: location
-  tags: tags
+  tags: siteTags
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
@@ -168,6 +180,7 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
     }
@@ -213,9 +226,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     // Functions host storage, through the identity.
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
+    // Blobs only: a timer trigger keeps its locks and schedule monitor there (modules/host-storage.bicep).
     AzureWebJobsStorage__blobServiceUri: hostBlobEndpoint
-    AzureWebJobsStorage__queueServiceUri: hostQueueEndpoint
-    AzureWebJobsStorage__tableServiceUri: hostTableEndpoint
     // Telemetry, authenticated with the identity (the component disables local auth).
     APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
@@ -251,6 +263,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     AZURE_CLIENT_ID: identityClientId
     AZURE_AUTHORITY_HOST: authorityHost
     LOG_LEVEL: logLevel
+    // host.json's logging.logLevel.Function, overridden from the same parameter.
+    AzureFunctionsJobHost__logging__logLevel__Function: hostLogLevels[logLevel]
   }
 }
 

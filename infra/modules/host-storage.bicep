@@ -1,5 +1,5 @@
 metadata name = 'Functions host storage'
-metadata description = 'The storage account only the Functions host uses (AzureWebJobsStorage and the Flex Consumption deployment package), reached with the function identity: shared keys are disabled.'
+metadata description = 'The storage account only the Functions host uses (AzureWebJobsStorage, blobs only, and the Flex Consumption deployment package), reached with the function identity: shared keys are disabled.'
 
 @description('Required. Name of the storage account (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -29,17 +29,25 @@ param deploymentContainerName string
 @description('Required. Principal (object) ID of the function identity.')
 param principalId string
 
-// The host creates its own containers (locks, timer schedule monitors), writes diagnostic
-// events to tables and may use queues; these are the roles the Functions documentation
-// lists for identity-based AzureWebJobsStorage. This account holds nothing else, which is
-// why the account is their scope: the mail output lives in another account.
+@description('Required. Resource ID of the Log Analytics workspace that receives the blob service\'s write and delete logs.')
+param workspaceResourceId string
+
+@description('Optional. Whether the account answers on its public endpoint. Disabled with vnetEnabled: only the function app uses this account, through a private endpoint.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
+// A timer-triggered app needs blobs only: the host keeps its locks and the timer's schedule
+// monitor in containers it creates, and Flex Consumption reads the deployment package from
+// one. Queues and tables (Storage Queue Data Contributor, Storage Table Data Contributor) are
+// for blob triggers, Durable Functions and the like, which this app has none of; a queue
+// trigger reads its own queue through its own connection, so its roles belong on that queue,
+// not here. This account holds nothing else, which is why the account is the scope.
 var roleIds = {
   // Storage Blob Data Owner
   blobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  // Storage Queue Data Contributor
-  queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  // Storage Table Data Contributor
-  tableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 }
 
 resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
@@ -58,9 +66,9 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
     allowCrossTenantReplication: false
     supportsHttpsTrafficOnly: true
     minimumTlsVersion: 'TLS1_2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
       bypass: 'AzureServices'
     }
   }
@@ -90,39 +98,34 @@ resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource queueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, principalId, roleIds.queueDataContributor)
-  scope: account
+// Host storage holds no mail: writes and deletes are logged (who changed the deployment
+// package or the host's locks); reads are the host's own lease polling, several a minute.
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: blobService
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.queueDataContributor)
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    description: 'mail-drain: Functions host storage (queues)'
-  }
-}
-
-resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, principalId, roleIds.tableDataContributor)
-  scope: account
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.tableDataContributor)
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    description: 'mail-drain: Functions host storage (tables)'
+    workspaceId: workspaceResourceId
+    logs: [
+      {
+        category: 'StorageWrite'
+        enabled: true
+      }
+      {
+        category: 'StorageDelete'
+        enabled: true
+      }
+    ]
   }
 }
 
 @description('Name of the account.')
 output name string = account.name
 
+@description('Resource ID of the account, the target of its private endpoint.')
+output resourceId string = account.id
+
 @description('Blob service endpoint (AzureWebJobsStorage__blobServiceUri).')
 output blobEndpoint string = account.properties.primaryEndpoints.blob
-
-@description('Queue service endpoint (AzureWebJobsStorage__queueServiceUri).')
-output queueEndpoint string = account.properties.primaryEndpoints.queue
-
-@description('Table service endpoint (AzureWebJobsStorage__tableServiceUri).')
-output tableEndpoint string = account.properties.primaryEndpoints.table
 
 @description('URL of the deployment package container (functionAppConfig.deployment.storage.value).')
 output deploymentContainerUrl string = '${account.properties.primaryEndpoints.blob}${deploymentContainer.name}'

@@ -29,7 +29,7 @@ param credentialExists bool
 @description('Required. Principal (object) ID of the function identity, which reads the credential.')
 param readerPrincipalId string
 
-@description('Optional. Object ID of the user or pipeline that uploads the credential; gets Key Vault Secrets Officer (secret) or Key Vault Certificates Officer (certificate) on the vault. Empty: no such assignment.')
+@description('Optional. Object ID of the user or pipeline that uploads the credential (main.bicep passes deployer().objectId when asked to); gets Key Vault Secrets Officer (secret) or Key Vault Certificates Officer (certificate) on the vault. Empty: no such assignment. Remove it once the credential is uploaded.')
 param uploaderObjectId string = ''
 
 @description('Optional. Principal type of uploaderObjectId.')
@@ -39,6 +39,9 @@ param uploaderObjectId string = ''
   'ServicePrincipal'
 ])
 param uploaderPrincipalType string = 'User'
+
+@description('Required. Resource ID of the Log Analytics workspace that receives the vault\'s AuditEvent log: who read or changed the credential, and when.')
+param workspaceResourceId string
 
 var roleIds = {
   // Key Vault Secrets User
@@ -74,6 +77,27 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
       defaultAction: 'Allow'
       bypass: 'AzureServices'
     }
+  }
+}
+
+resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: workspaceResourceId
+    logs: [
+      {
+        // Every read of the credential, by the function identity or anyone else.
+        category: 'AuditEvent'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -70,3 +70,6 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 
 @description('Name of the Application Insights component; the function app reads its connection string.')
 output insightsName string = insights.name
+
+@description('Resource ID of the Log Analytics workspace, the destination of every diagnostic setting.')
+output workspaceResourceId string = workspace.id

@@ -43,6 +43,9 @@ param softDeleteRetentionDays int
 @description('Required. Principal (object) ID of the function identity.')
 param principalId string
 
+@description('Required. Resource ID of the Log Analytics workspace that receives the queue and blob services\' read, write and delete logs: who read or removed mail.')
+param workspaceResourceId string
+
 var roleIds = {
   // Storage Queue Data Message Sender
   queueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
@@ -189,8 +192,45 @@ resource containerContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
   }
 }
 
+// Every read, write and delete of mail, by the drain, a consumer or anyone else.
+var storageLogs = [
+  {
+    category: 'StorageRead'
+    enabled: true
+  }
+  {
+    category: 'StorageWrite'
+    enabled: true
+  }
+  {
+    category: 'StorageDelete'
+    enabled: true
+  }
+]
+
+resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: queueService
+  properties: {
+    workspaceId: workspaceResourceId
+    logs: storageLogs
+  }
+}
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: blobService
+  properties: {
+    workspaceId: workspaceResourceId
+    logs: storageLogs
+  }
+}
+
 @description('Name of the account.')
 output name string = account.name
+
+@description('Resource ID of the account, the target of its private endpoints.')
+output resourceId string = account.id
 
 @description('Queue service endpoint (OUTPUT_STORAGE__queueServiceUri).')
 output queueEndpoint string = account.properties.primaryEndpoints.queue

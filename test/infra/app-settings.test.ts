@@ -16,12 +16,12 @@ import { loadTemplates } from './support/infra.js';
  * and nothing else, may be deployed beyond shared/settings.ts.
  */
 const HOST_SETTINGS: ReadonlySet<string> = new Set([
-  // Host storage (locks, timer schedule monitors, diagnostic events), identity-based:
+  // Host storage (locks, timer schedule monitors), identity-based; blobs only for a timer app:
   'AzureWebJobsStorage__credential', // "managedidentity"
   'AzureWebJobsStorage__clientId', // the user-assigned identity
   'AzureWebJobsStorage__blobServiceUri',
-  'AzureWebJobsStorage__queueServiceUri',
-  'AzureWebJobsStorage__tableServiceUri',
+  // host.json's Function log level, from the same parameter as LOG_LEVEL:
+  'AzureFunctionsJobHost__logging__logLevel__Function',
   // Telemetry of the host and the Node worker:
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
   // Entra ID authentication for telemetry, since the component disables local auth:
