@@ -263,7 +263,7 @@ export function certificatePem(value: string, contentType: string | undefined, s
       throw new DrainError(
         'CREDENTIAL_INVALID',
         `The private key of Key Vault certificate "${name}" (PEM) could not be read: ${(error as Error).message}.`,
-        'Import the certificate with its private key unencrypted, marked exportable (az keyvault certificate import --policy @infra/certificate-policy.json).',
+        'Import the certificate with its private key unencrypted, marked exportable (az keyvault certificate import --policy @infra/certificate-policy.import.json).',
         { cause: error },
       );
     }
@@ -305,7 +305,7 @@ function requireRsa(key: KeyObject | undefined, settings: Settings): void {
     'Entra ID supports RSA certificates only. Create one with an RSA key: ' +
       `az keyvault certificate create --vault-name ${vault} --name ${name} --policy @infra/certificate-policy.json (its keyType is RSA), ` +
       'or with openssl req -x509 -newkey rsa:2048 -nodes -keyout app.key -out app.crt -days 365 -subj "/CN=mail-drain" ' +
-      `and import key and certificate as one PEM: cat app.key app.crt > app.pem && az keyvault certificate import --vault-name ${vault} --name ${name} --file app.pem --policy @infra/certificate-policy.json. ` +
+      `and import key and certificate as one PEM: cat app.key app.crt > app.pem && az keyvault certificate import --vault-name ${vault} --name ${name} --file app.pem --policy @infra/certificate-policy.import.json. ` +
       'Then upload its public part to the app registration: ' +
       `az keyvault certificate download --vault-name ${vault} --name ${name} --file app.cer --encoding DER && az ad app credential reset --id ${settings.clientId} --cert @app.cer --append`,
   );

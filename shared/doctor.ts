@@ -234,7 +234,7 @@ async function checkToken(app: AppCredential, settings: Settings, logger: Logger
       'ENTRA_CONSENT_MISSING',
       `The token does not grant ${IMAP_ROLE}, so Exchange will refuse it: ${said}.`,
       'Entra admin center > App registrations > your app > API permissions: add Office 365 Exchange Online > ' +
-        `Application permissions > ${IMAP_ROLE}, then "Grant admin consent" (az ad app permission admin-consent --id ${settings.clientId}). ` +
+        `Application permissions > ${IMAP_ROLE}, then "Grant admin consent" for app ${settings.clientId} (from a shell: the Graph call to appRoleAssignedTo in docs/deploy.md step 2, not the Azure CLI's admin-consent, which fails in Cloud Shell). ` +
         'A new token carries the role once consent is granted.',
     );
   }

@@ -22,7 +22,7 @@ function exchangeSetup(ctx: Context): string {
   return (
     'In Exchange Online PowerShell (Connect-ExchangeOnline), with the object ID of the Enterprise application ' +
     '(Entra admin center > Enterprise applications > your app > Object ID; not the app registration\'s object ID): ' +
-    `New-ServicePrincipal -AppId ${ctx.clientId} -ServiceId <enterprise-app-object-id>; ` +
+    `New-ServicePrincipal -AppId ${ctx.clientId} -ObjectId <enterprise-app-object-id>; ` +
     `Add-MailboxPermission -Identity ${ctx.mailbox} -User <enterprise-app-object-id> -AccessRights FullAccess`
   );
 }
@@ -107,8 +107,7 @@ export function explainTokenError(error: unknown, ctx: Context): DrainError {
       'ENTRA_CONSENT_MISSING',
       `App ${ctx.clientId} has no admin consent for its permissions (AADSTS65001).`,
       'Entra admin center > App registrations > your app > API permissions: add Office 365 Exchange Online > ' +
-        'Application permissions > IMAP.AccessAsApp, then "Grant admin consent" (az ad app permission admin-consent --id ' +
-        `${ctx.clientId}).`,
+        `Application permissions > IMAP.AccessAsApp, then "Grant admin consent" for app ${ctx.clientId} (from a shell: the Graph call to appRoleAssignedTo in docs/deploy.md step 2, not the Azure CLI's admin-consent, which fails in Cloud Shell).`,
     );
   if (has(500011))
     return make(

@@ -187,7 +187,7 @@ test('a token without IMAP.AccessAsApp fails the token step with the admin conse
     const run = await doctor();
     assertFailsAt(run, 'token', 'ENTRA_CONSENT_MISSING', {
       skipped: ['imap'],
-      remedy: new RegExp(`IMAP\\.AccessAsApp.*Grant admin consent.*az ad app permission admin-consent --id ${stack.clientId}`),
+      remedy: new RegExp(`IMAP\\.AccessAsApp.*Grant admin consent" for app ${stack.clientId}.*appRoleAssignedTo`),
     });
     assert.match(step(run.result, 'token').detail, /audience https:\/\/outlook\.office365\.com, role IMAP\.AccessAsApp MISSING \(no roles\)/);
     assert.ok(!run.output.includes('eyJ'));
@@ -204,7 +204,7 @@ test('a mailbox the app was not granted fails the IMAP step with the Exchange Po
     // The object ID of the Enterprise application is the token's oid: the doctor fills it in.
     const servicePrincipal = stack.entra.servicePrincipalId(stack.clientId);
     assertFailsAt(run, 'imap', 'IMAP_MAILBOX_NOT_CONNECTED', { remedy: /Add-MailboxPermission/ });
-    assert.ok(run.output.includes(`           New-ServicePrincipal -AppId ${stack.clientId} -ServiceId ${servicePrincipal}\n`), run.output);
+    assert.ok(run.output.includes(`           New-ServicePrincipal -AppId ${stack.clientId} -ObjectId ${servicePrincipal}\n`), run.output);
     assert.ok(
       run.output.includes(`           Add-MailboxPermission -Identity ${stack.mailbox} -User ${servicePrincipal} -AccessRights FullAccess\n`),
       run.output,
@@ -219,7 +219,7 @@ test('no Exchange service principal fails the IMAP step as AUTHENTICATE failed, 
   try {
     const run = await doctor();
     assertFailsAt(run, 'imap', 'IMAP_AUTH_FAILED', { remedy: /IMAP\.AccessAsApp/ });
-    assert.ok(run.output.includes(`New-ServicePrincipal -AppId ${stack.clientId} -ServiceId ${stack.entra.servicePrincipalId(stack.clientId)}`), run.output);
+    assert.ok(run.output.includes(`New-ServicePrincipal -AppId ${stack.clientId} -ObjectId ${stack.entra.servicePrincipalId(stack.clientId)}`), run.output);
   } finally {
     stack.exchangeServicePrincipal.registered = true;
   }
@@ -277,10 +277,10 @@ test('a schedule that names hours gets the note that NCRONTAB runs in UTC in Azu
 
 test('remedies print one clause per line and each command on a line of its own', () => {
   assert.deepEqual(
-    remedyLines('Grant access (see the portal; not the app registration): New-ServicePrincipal -AppId a -ServiceId b; Add-MailboxPermission -Identity m -User b. Changes can take up to an hour, e.g. INBOX.'),
+    remedyLines('Grant access (see the portal; not the app registration): New-ServicePrincipal -AppId a -ObjectId b; Add-MailboxPermission -Identity m -User b. Changes can take up to an hour, e.g. INBOX.'),
     [
       'Grant access (see the portal; not the app registration):',
-      '  New-ServicePrincipal -AppId a -ServiceId b',
+      '  New-ServicePrincipal -AppId a -ObjectId b',
       '  Add-MailboxPermission -Identity m -User b',
       'Changes can take up to an hour, e.g. INBOX.',
     ],
