@@ -141,18 +141,17 @@ async function drainFolder(ctx: DrainContext): Promise<void> {
     }
     let handedOffUnsettled = 0;
     try {
-      // Recorded before the hand-off: a message that kills the process is counted all the same.
-      ledger.begin(step.uids);
-      await lease.save();
       const results = await step.run();
       record(report, results, logger);
       handedOffUnsettled = results.filter((r) => r.outcome !== 'failed').length;
+      // Saved before the mailbox is touched: a message handed off is never counted against
+      // again, whatever happens to the process before it is settled.
+      ledger.settle(results);
+      await lease.save();
 
       // Only now, with Storage's acknowledgement in hand, is the mailbox touched.
       await mailbox.settle(uidsOf(results, 'handedOff'));
       await mailbox.quarantine(uidsOf(results, 'quarantined'));
-      ledger.settle(results);
-      await lease.save();
 
       for (const r of results) passingFailures = r.outcome === 'failed' && !r.own ? passingFailures + 1 : 0;
       if (passingFailures >= STOP_AFTER_PASSING_FAILURES) {
@@ -171,6 +170,18 @@ async function drainFolder(ctx: DrainContext): Promise<void> {
       break;
     }
   }
+}
+
+/**
+ * Recorded in the lease's state once the step's bytes are in hand and just
+ * before they are parsed and handed off, the stretch where a message can kill
+ * the process: a drain that dies there is counted against these UIDs. Not
+ * before (a death while fetching is the network's or the host's), nor after
+ * (settle() clears it before the mailbox is touched).
+ */
+async function markInFlight(uids: number[], ctx: DrainContext): Promise<void> {
+  ctx.ledger.begin(uids);
+  await ctx.lease.save();
 }
 
 /**
@@ -221,6 +232,7 @@ async function quarantineOversized(message: PendingMessage, ref: MailboxRef, ctx
   if (previous >= settings.maxAttempts) {
     return [await quarantineUnreadable(message.uid, ref, outbox, `streaming it to quarantine failed ${previous} times (MAX_ATTEMPTS ${settings.maxAttempts})`)];
   }
+  await markInFlight([message.uid], ctx);
   return [
     await quarantineStream(message.uid, message.size, settings.maxMessageBytes, ref, outbox, (sink) => mailbox.stream(message.uid, message.size, sink)).catch(
       (error: unknown) => failed(message.uid, messageKey(ref.mailbox, ref.folder, ref.uidValidity, message.uid), error),
@@ -242,6 +254,7 @@ async function handOffBatch(uids: number[], ref: MailboxRef, ctx: DrainContext):
   } catch (error) {
     fetched = await fetchOneByOne(uids, error, mailbox, logger);
   }
+  await markInFlight(uids, ctx);
   const attempts = (uid: number) => ({ previous: ledger.attemptsOf(uid), max: settings.maxAttempts });
   const limit = pLimit(HANDOFF_CONCURRENCY);
   const handedOff = fetched.messages.map((message) => limit(() => handOff(message, ref, outbox, attempts(message.uid), logger)));
