@@ -233,11 +233,8 @@ async function quarantineOversized(message: PendingMessage, ref: MailboxRef, ctx
     return [await quarantineUnreadable(message.uid, ref, outbox, `streaming it to quarantine failed ${previous} times (MAX_ATTEMPTS ${settings.maxAttempts})`)];
   }
   await markInFlight([message.uid], ctx);
-  return [
-    await quarantineStream(message.uid, message.size, settings.maxMessageBytes, ref, outbox, (sink) => mailbox.stream(message.uid, message.size, sink)).catch(
-      (error: unknown) => failed(message.uid, messageKey(ref.mailbox, ref.folder, ref.uidValidity, message.uid), error),
-    ),
-  ];
+  // Never throws: a failed stream or upload comes back as the message's failed result.
+  return [await quarantineStream(message.uid, message.size, settings.maxMessageBytes, ref, outbox, (sink) => mailbox.stream(message.uid, message.size, sink))];
 }
 
 /**

@@ -190,6 +190,8 @@ export class Mailbox {
     return this.run(async (client) => {
       const content = new PassThrough({ highWaterMark: STREAM_CHUNK_BYTES * 2 });
       const result = sink(content);
+      // The upload may fail while a chunk is still being fetched: handled here, awaited below.
+      result.catch(() => {});
       // A server that ignores partial fetches would send the whole message on every call.
       const ceiling = expectedSize * 2 + STREAM_CHUNK_BYTES;
       try {
