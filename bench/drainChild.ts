@@ -2,9 +2,9 @@
  * One drain in its own process, for the benchmark: prints the report's counts,
  * the wall time of the drain and the process's peak memory as one JSON line.
  */
-import { drain } from '../shared/drain.js';
-import { createLogger } from '../shared/logger.js';
-import { loadSettings } from '../shared/settings.js';
+import { drain } from '../shared/drain/drain.js';
+import { createLogger } from '../shared/errors/logger.js';
+import { loadSettings } from '../shared/config/settings.js';
 
 const settings = loadSettings();
 const quiet = { debug() {}, info() {}, warn: (l: string) => console.error(l), error: (l: string) => console.error(l) };

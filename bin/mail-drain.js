@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The package's command line; the code is the compiled shared/cli.ts.
+// The package's command line; the code is the compiled shared/operate/cli.ts.
 import { existsSync } from 'node:fs';
 
-const cli = new URL('../dist/shared/cli.js', import.meta.url);
+const cli = new URL('../dist/shared/operate/cli.js', import.meta.url);
 if (!existsSync(cli)) {
   console.error('mail-drain is not built yet: run "npm run build" in the package folder first.');
   process.exit(70);

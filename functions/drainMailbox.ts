@@ -1,15 +1,15 @@
 /**
- * The timer-triggered drain. Thin on purpose: the work is shared/drain.ts.
+ * The timer-triggered drain. Thin on purpose: the work is shared/drain/drain.ts.
  * The schedule is the app setting DRAIN_SCHEDULE (NCRONTAB), read and validated
  * when the function is registered. What this hands the host (a failed run's
  * error) is redacted like every log line: the host sends it to Application Insights.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { drain, isComplete, summaryLine } from '../shared/drain.js';
-import { isDrainError } from '../shared/errors.js';
-import { functionTimeoutMs } from '../shared/hostConfig.js';
-import { createLogger, redactedError, type LogSink } from '../shared/logger.js';
-import { drainSchedule, functionTimeoutSetting, loadSettings } from '../shared/settings.js';
+import { drain, isComplete, summaryLine } from '../shared/drain/drain.js';
+import { isDrainError } from '../shared/errors/errors.js';
+import { functionTimeoutMs } from '../shared/config/hostConfig.js';
+import { createLogger, redactedError, type LogSink } from '../shared/errors/logger.js';
+import { drainSchedule, functionTimeoutSetting, loadSettings } from '../shared/config/settings.js';
 
 // host.json sits at the app root: two levels up from dist/functions/ (and from functions/ under tsx, one).
 const HOST_JSON = new URL(import.meta.url.includes('/dist/') ? '../../host.json' : '../host.json', import.meta.url);

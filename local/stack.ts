@@ -22,7 +22,7 @@ import { startFakeManagedIdentity, type FakeManagedIdentity } from './managedIde
 import { NOT_CONNECTED, startLocalImapServer, type LocalImapServer, type SeedMessage } from './imapServer.js';
 
 // What Exchange Online requires of an app-only token: the product's own constants, so the fakes cannot drift from them.
-import { EXCHANGE_AUDIENCE, IMAP_ROLE } from '../shared/credential.js';
+import { EXCHANGE_AUDIENCE, IMAP_ROLE } from '../shared/identity/credential.js';
 export { EXCHANGE_AUDIENCE, IMAP_ROLE };
 
 export interface LocalStack {

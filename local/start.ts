@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { decodeFromQueue, type QueueMessage } from '../shared/queueMessage.js';
+import { decodeFromQueue, type QueueMessage } from '../shared/contract/queueMessage.js';
 import { demoMessages } from './demoMailbox.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 

@@ -1,6 +1,6 @@
-/** Writes the JSON Schemas in schema/ from the zod schemas in shared/queueMessage.ts. */
+/** Writes the JSON Schemas in schema/ from the zod schemas in shared/contract/queueMessage.ts. */
 import { writeFileSync } from 'node:fs';
-import { poisonMessageJsonSchema, queueMessageJsonSchema } from '../shared/queueMessage.js';
+import { poisonMessageJsonSchema, queueMessageJsonSchema } from '../shared/contract/queueMessage.js';
 
 for (const [name, schema] of [
   ['queue-message.schema.json', queueMessageJsonSchema()],

@@ -13,8 +13,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { drain, isComplete } from '../../shared/drain.js';
-import { decodeFromQueue } from '../../shared/queueMessage.js';
+import { drain, isComplete } from '../../shared/drain/drain.js';
+import { decodeFromQueue } from '../../shared/contract/queueMessage.js';
 import { capturingLogger, startTestStack, type TestStack } from '../support/localStack.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { messageKey, type PoisonMessage, type QueueMessage } from '../../shared/queueMessage.js';
+import { messageKey, type PoisonMessage, type QueueMessage } from '../../shared/contract/queueMessage.js';
 import type { Dovecot } from '../support/dovecot.js';
 import type { TestStack } from '../support/localStack.js';
 import { prng } from '../support/prng.js';

@@ -7,9 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { drain, isComplete } from '../../shared/drain.js';
-import { forgetCredentials } from '../../shared/credential.js';
-import { DrainError } from '../../shared/errors.js';
+import { drain, isComplete } from '../../shared/drain/drain.js';
+import { forgetCredentials } from '../../shared/identity/credential.js';
+import { DrainError } from '../../shared/errors/errors.js';
 import { capturingLogger, type TestStack, useTestStack } from '../support/localStack.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
 import { assertAllDelivered, checkPromise, Deliveries, listFolder, seedBulk, variedMessages, type MailboxMessage } from './deliveryPromise.js';

@@ -9,8 +9,8 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { drain, isComplete, type DrainReport } from '../../shared/drain.js';
-import { forgetCredentials } from '../../shared/credential.js';
+import { drain, isComplete, type DrainReport } from '../../shared/drain/drain.js';
+import { forgetCredentials } from '../../shared/identity/credential.js';
 import { capturingLogger, type TestStack, useTestStack } from '../support/localStack.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
 import { startFaultyProxy, type FaultRule as HttpFaultRule } from '../support/faultyProxy.js';

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import functions, { type Timer } from '@azure/functions';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { drainMailbox } from '../../functions/drainMailbox.js';
-import { forgetCredentials } from '../../shared/credential.js';
-import { DEFAULT_FUNCTION_TIMEOUT_MS, functionTimeoutMs } from '../../shared/hostConfig.js';
-import { registerSecret } from '../../shared/logger.js';
-import { Mailbox } from '../../shared/mailbox.js';
+import { forgetCredentials } from '../../shared/identity/credential.js';
+import { DEFAULT_FUNCTION_TIMEOUT_MS, functionTimeoutMs } from '../../shared/config/hostConfig.js';
+import { registerSecret } from '../../shared/errors/logger.js';
+import { Mailbox } from '../../shared/mailbox/mailbox.js';
 import { seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
 
 // The package is CommonJS; Node's ESM loader does not see InvocationContext as a named export.
@@ -102,7 +102,7 @@ async function hostSees(run: Promise<void>, secrets: string[]): Promise<Error & 
   return rethrown;
 }
 
-// Secret shapes the logger masks whatever their value (test/shared/logger.test.ts).
+// Secret shapes the logger masks whatever their value (test/shared/errors/logger.test.ts).
 const JWT = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlMzY1LmNvbSJ9.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLWp3dA';
 const XOAUTH2 = Buffer.from(`user=invoices@contoso.example\x01auth=Bearer ${JWT}\x01\x01`).toString('base64');
 const PEM_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj';

@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { drain, isComplete, type DrainReport } from '../../shared/drain.js';
-import type { MailMessage, PoisonMessage, QueueMessage } from '../../shared/queueMessage.js';
-import { loadSettings } from '../../shared/settings.js';
+import { drain, isComplete, type DrainReport } from '../../shared/drain/drain.js';
+import type { MailMessage, PoisonMessage, QueueMessage } from '../../shared/contract/queueMessage.js';
+import { loadSettings } from '../../shared/config/settings.js';
 import type { SeedMessage } from '../../local/imapServer.js';
 import type { Dovecot } from '../support/dovecot.js';
 import { sentinelMessage } from '../support/hostileMail.js';

@@ -12,7 +12,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DrainReport } from '../../shared/drain.js';
+import type { DrainReport } from '../../shared/drain/drain.js';
 import { hostileMessages, largeAttachmentMessage } from '../support/hostileMail.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
 import { useTestStack, type TestStack } from '../support/localStack.js';

@@ -8,9 +8,9 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { drain, type DrainReport } from '../../shared/drain.js';
-import { createLogger } from '../../shared/logger.js';
-import { loadSettings } from '../../shared/settings.js';
+import { drain, type DrainReport } from '../../shared/drain/drain.js';
+import { createLogger } from '../../shared/errors/logger.js';
+import { loadSettings } from '../../shared/config/settings.js';
 
 export interface MemoryUse {
   rss: number;

@@ -1,19 +1,19 @@
 /**
  * The function app receives exactly the settings the code reads
- * (shared/settings.ts, imported at test time, so that a new setting fails here
+ * (shared/config/settings.ts, imported at test time, so that a new setting fails here
  * until the Bicep deploys it), plus the Functions host's own settings listed
  * below; where the code has a default, the deployment's is the same.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SETTING_NAMES, SETTINGS } from '../../shared/settings.js';
+import { SETTING_NAMES, SETTINGS } from '../../shared/config/settings.js';
 import { line } from './support/bicep.js';
 import { appSettingProblems, deployedDefault, findAppSettings } from './support/checks.js';
 import { loadTemplates } from './support/infra.js';
 
 /**
  * Settings the Functions host and platform read and the code does not. These,
- * and nothing else, may be deployed beyond shared/settings.ts.
+ * and nothing else, may be deployed beyond shared/config/settings.ts.
  */
 const HOST_SETTINGS: ReadonlySet<string> = new Set([
   // Host storage (locks, timer schedule monitors), identity-based; blobs only for a timer app:
@@ -54,7 +54,7 @@ describe('function app settings', () => {
     assert.ok(appSettings);
   });
 
-  test('the deployed settings are exactly those of shared/settings.ts plus the listed host settings', () => {
+  test('the deployed settings are exactly those of shared/config/settings.ts plus the listed host settings', () => {
     assert.deepEqual(appSettingProblems(appSettings!, SETTING_NAMES, HOST_SETTINGS), []);
   });
 

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { literalAt, parseBicep, propertyAt, type BicepFile, type Decorator, type Value } from './support/bicep.js';
 import { loadTemplates } from './support/infra.js';
-import { blobNames, CLAIM_CHECK_PREFIX } from '../../shared/handOff.js';
+import { blobNames, CLAIM_CHECK_PREFIX } from '../../shared/drain/handOff.js';
 
 const templates = await loadTemplates();
 const outputStorage = templates.get('modules/output-storage.bicep')!;

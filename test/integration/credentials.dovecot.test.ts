@@ -6,10 +6,10 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { drain, isComplete } from '../../shared/drain.js';
-import { appCredential, forgetCredentials } from '../../shared/credential.js';
-import { DrainError } from '../../shared/errors.js';
-import { runDoctor } from '../../shared/doctor.js';
+import { drain, isComplete } from '../../shared/drain/drain.js';
+import { appCredential, forgetCredentials } from '../../shared/identity/credential.js';
+import { DrainError } from '../../shared/errors/errors.js';
+import { runDoctor } from '../../shared/operate/doctor.js';
 import { IMAP_ROLE } from '../../local/stack.js';
 import { makeAppCertificate } from '../support/certificates.js';
 import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../support/localStack.js';

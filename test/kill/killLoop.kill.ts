@@ -12,7 +12,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadOrCreateLocalCa } from '../../local/ca.js';
-import { LEASE_SECONDS } from '../../shared/mailboxLease.js';
+import { LEASE_SECONDS } from '../../shared/outbox/mailboxLease.js';
 import { startTestStack, type TestStack } from '../support/localStack.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
 import { startDrainProcess, type DrainExit } from '../support/drainProcess.js';

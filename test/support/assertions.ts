@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DrainError } from '../../shared/errors.js';
+import { DrainError } from '../../shared/errors/errors.js';
 
 /** Awaits `promise` and asserts it fails with a DrainError of `code`; returns the error. */
 export async function expectDrainError(promise: Promise<unknown>, code: string): Promise<DrainError> {

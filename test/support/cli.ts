@@ -1,4 +1,4 @@
-import { main } from '../../shared/cli.js';
+import { main } from '../../shared/operate/cli.js';
 
 /**
  * Runs the command line in this process with `env` laid over the environment

@@ -3,7 +3,7 @@
  * at any moment, as a host crash, an OOM kill or a scale-in does.
  *
  * Run as a script, this file is that process: the real command line
- * (`mail-drain drain --json`, shared/cli.ts) with its settings in the
+ * (`mail-drain drain --json`, shared/operate/cli.ts) with its settings in the
  * environment, exactly as the timer's host provides them. Imported, it starts
  * such processes and follows their log line by line.
  */
@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { DrainReport } from '../../shared/drain.js';
+import type { DrainReport } from '../../shared/drain/drain.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -68,6 +68,6 @@ export function startDrainProcess(env: Record<string, string>): DrainProcess {
 }
 
 if (process.argv[1] === SELF) {
-  const { main } = await import('../../shared/cli.js');
+  const { main } = await import('../../shared/operate/cli.js');
   process.exitCode = await main(['drain', '--json']);
 }

@@ -8,10 +8,10 @@ import { demoMessages, type DemoMessage } from '../../local/demoMailbox.js';
 import { startLocalStack, type LocalStack, type StackOptions } from '../../local/stack.js';
 import type { SeedMessage } from '../../local/imapServer.js';
 import { after, before, beforeEach } from 'node:test';
-import { forgetCredentials } from '../../shared/credential.js';
-import { decodeFromQueue, poisonMessageSchema, type PoisonMessage, type QueueMessage } from '../../shared/queueMessage.js';
-import { createLogger, type LogSink } from '../../shared/logger.js';
-import { loadSettings, type Settings } from '../../shared/settings.js';
+import { forgetCredentials } from '../../shared/identity/credential.js';
+import { decodeFromQueue, poisonMessageSchema, type PoisonMessage, type QueueMessage } from '../../shared/contract/queueMessage.js';
+import { createLogger, type LogSink } from '../../shared/errors/logger.js';
+import { loadSettings, type Settings } from '../../shared/config/settings.js';
 
 export interface TestStack extends LocalStack {
   /** Settings for the drain, with overrides (names as app settings). */

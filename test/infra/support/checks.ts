@@ -317,11 +317,11 @@ export function appSettingProblems(
   const duplicates = deployed.filter((k, i) => deployed.indexOf(k) !== i);
   if (duplicates.length) problems.push(`${settings.file}: set twice: ${duplicates.join(', ')}`);
   for (const name of codeSettings) {
-    if (!deployed.includes(name)) problems.push(`${settings.file}: ${name} is read by shared/settings.ts but not deployed`);
+    if (!deployed.includes(name)) problems.push(`${settings.file}: ${name} is read by shared/config/settings.ts but not deployed`);
   }
   for (const name of deployed) {
     if (name && !codeSettings.includes(name) && !hostSettings.has(name)) {
-      problems.push(`${settings.file}: ${name} is deployed but neither read by shared/settings.ts nor a listed host setting`);
+      problems.push(`${settings.file}: ${name} is deployed but neither read by shared/config/settings.ts nor a listed host setting`);
     }
   }
   return problems;

@@ -1,0 +1,237 @@
+/**
+ * Hands one fetched message off to downstream consumers: parse, store the raw
+ * MIME and every attachment in Blob storage, then send the queue message.
+ * The queue message goes last, so a consumer never sees a message whose blobs
+ * are missing.
+ *
+ * A message that cannot be handed off is quarantined instead: its raw bytes,
+ * untouched, go to `quarantine/<id>/raw.eml` and a poison queue message says
+ * why. The drain then moves it to FAILED_FOLDER.
+ */
+import type { Readable } from 'node:stream';
+import { describe, isDrainError } from '../errors/errors.js';
+import type { Logger } from '../errors/logger.js';
+import type { FetchedMessage } from '../mailbox/mailbox.js';
+import type { Outbox, StoredBlob } from '../outbox/outbox.js';
+import { parseMessage, ParseError, type ParsedAttachment } from '../mailbox/parseMessage.js';
+import { INLINE_BODY_LIMIT, messageKey, SCHEMA_VERSION, type MailMessage, type PoisonMessage } from '../contract/queueMessage.js';
+
+export interface MailboxRef {
+  mailbox: string;
+  folder: string;
+  uidValidity: number;
+  /** Where quarantined messages are moved (FAILED_FOLDER). */
+  failedFolder: string;
+}
+
+export type QuarantineReason = PoisonMessage['reason'];
+
+export type HandOffResult =
+  | { outcome: 'handedOff'; uid: number; message: MailMessage; viaBlob: boolean }
+  | { outcome: 'quarantined'; uid: number; id: string; reason: QuarantineReason; detail: string; rawBlobUrl: string | null }
+  | {
+      outcome: 'failed';
+      uid: number;
+      id: string;
+      error: unknown;
+      /**
+       * The message's own failure (its content or its bytes were refused), which
+       * counts towards MAX_ATTEMPTS; otherwise a passing one (Storage or the
+       * network down), which never does: a Storage outage must not quarantine good mail.
+       */
+      own: boolean;
+    };
+
+/**
+ * Blob names for a message, all under its id. The claim-check blobs live under
+ * `messages/`, the one prefix the container's lifecycle rule expires; the
+ * drain's state (`locks/`) and quarantined mail (`quarantine/`) never expire.
+ */
+export const CLAIM_CHECK_PREFIX = 'messages/';
+export const blobNames = {
+  raw: (id: string) => `${CLAIM_CHECK_PREFIX}${id}/raw.eml`,
+  attachment: (id: string, index: number, filename: string | null) =>
+    `${CLAIM_CHECK_PREFIX}${id}/attachments/${index}${filename ? `-${safeName(filename)}` : ''}`,
+  payload: (id: string) => `${CLAIM_CHECK_PREFIX}${id}/message.json`,
+  body: (id: string, kind: 'text' | 'html') => `${CLAIM_CHECK_PREFIX}${id}/body.${kind === 'text' ? 'txt' : 'html'}`,
+  quarantined: (id: string) => `quarantine/${id}/raw.eml`,
+};
+
+/**
+ * Never throws: the outcome says whether the message may be settled
+ * (handedOff), must be moved aside (quarantined, raw bytes kept), or must stay
+ * in the mailbox for the next run (failed). A message whose hand-off already
+ * failed `maxAttempts` times is quarantined without another try.
+ */
+export async function handOff(
+  fetched: FetchedMessage,
+  ref: MailboxRef,
+  outbox: Outbox,
+  attempts: { previous: number; max: number },
+  logger?: Logger,
+): Promise<HandOffResult> {
+  const id = messageKey(ref.mailbox, ref.folder, ref.uidValidity, fetched.uid);
+  if (attempts.previous >= attempts.max) {
+    const detail = `its hand-off failed ${attempts.previous} times (MAX_ATTEMPTS ${attempts.max})`;
+    return quarantine(fetched.uid, id, ref, 'max-attempts', detail, outbox, (name) => outbox.putBlob(name, fetched.source, 'message/rfc822'));
+  }
+  try {
+    // Said before the step most likely to exhaust memory: the last line of a drain that died names the message.
+    logger?.debug(`Parsing UID ${fetched.uid} (${fetched.source.length} bytes)`);
+    const parsed = await parseMessage(fetched.source);
+    const raw = await outbox.putBlob(blobNames.raw(id), fetched.source, 'message/rfc822');
+    const attachments = await Promise.all(parsed.attachments.map((a, i) => storeAttachment(outbox, id, i, a)));
+    const text = await inlineOrBlob(outbox, id, 'text', parsed.text);
+    const html = await inlineOrBlob(outbox, id, 'html', parsed.html);
+    const message: MailMessage = {
+      schemaVersion: SCHEMA_VERSION,
+      id,
+      mailbox: ref.mailbox,
+      folder: ref.folder,
+      uid: fetched.uid,
+      uidValidity: ref.uidValidity,
+      messageId: parsed.messageId,
+      receivedAt: fetched.receivedAt.toISOString(),
+      date: parsed.date,
+      subject: parsed.subject,
+      from: parsed.from,
+      to: parsed.to,
+      cc: parsed.cc,
+      replyTo: parsed.replyTo,
+      inReplyTo: parsed.inReplyTo,
+      references: parsed.references,
+      text: text.inline,
+      html: html.inline,
+      ...(text.blob && { textBlob: text.blob }),
+      ...(html.blob && { htmlBlob: html.blob }),
+      attachments,
+      raw,
+    };
+    const { viaBlob } = await outbox.send(message, blobNames.payload(id));
+    return { outcome: 'handedOff', uid: fetched.uid, message, viaBlob };
+  } catch (error) {
+    if (!(error instanceof ParseError)) return failed(fetched.uid, id, error);
+    return quarantine(fetched.uid, id, ref, 'unparseable', describe(error), outbox, (name) =>
+      outbox.putBlob(name, fetched.source, 'message/rfc822'),
+    );
+  }
+}
+
+/** Quarantines a message too large to parse, streaming its bytes from the mailbox to Blob storage. */
+export async function quarantineStream(
+  uid: number,
+  size: number,
+  maxBytes: number,
+  ref: MailboxRef,
+  outbox: Outbox,
+  stream: (sink: (content: Readable) => Promise<StoredBlob>) => Promise<StoredBlob>,
+): Promise<HandOffResult> {
+  const id = messageKey(ref.mailbox, ref.folder, ref.uidValidity, uid);
+  const detail = `${size} bytes, over MAX_MESSAGE_BYTES (${maxBytes})`;
+  return quarantine(uid, id, ref, 'too-large', detail, outbox, (name) =>
+    stream((content) => outbox.putBlobStream(name, content, 'message/rfc822', size)),
+  );
+}
+
+/**
+ * Quarantines a message whose bytes the server would not return MAX_ATTEMPTS
+ * times: there are none to keep, so the poison notice says so (`raw: null`) and
+ * the message itself, moved to FAILED_FOLDER, is the copy.
+ */
+export async function quarantineUnreadable(uid: number, ref: MailboxRef, outbox: Outbox, detail: string): Promise<HandOffResult> {
+  const id = messageKey(ref.mailbox, ref.folder, ref.uidValidity, uid);
+  return quarantine(uid, id, ref, 'max-attempts', detail, outbox, async () => null);
+}
+
+/** A failed hand-off, classified: see `own` in HandOffResult. */
+export function failed(uid: number, id: string, error: unknown): HandOffResult {
+  return { outcome: 'failed', uid, id, error, own: isOwnFailure(error) };
+}
+
+/**
+ * Storage's answers that refuse what this message made of a request (a header,
+ * a size) rather than the request's reaching Storage at all.
+ */
+const REFUSED_FOR_CONTENT = new Set([400, 413, 414, 431]);
+
+/**
+ * Whether a failure is the message's own. Storage and the network failing
+ * (401, 403, 404, 5xx, timeouts, resets) and the IMAP session ending are not:
+ * they pass, or need a person, and any message would have failed the same way.
+ * A message the server will not return, a request Storage refuses for what the
+ * message put in it, or an error of our own code on this message's content is.
+ */
+export function isOwnFailure(error: unknown): boolean {
+  if (!isDrainError(error)) return true;
+  if (error.code === 'IMAP_MESSAGE_UNREADABLE') return true;
+  if (error.code.startsWith('STORAGE_')) {
+    const status = (error.cause as { statusCode?: number } | undefined)?.statusCode;
+    return status !== undefined && REFUSED_FOR_CONTENT.has(status);
+  }
+  return false;
+}
+
+/** Keeps the raw bytes and reports them on the poison queue; failing that, leaves the message in the mailbox. */
+async function quarantine(
+  uid: number,
+  id: string,
+  ref: MailboxRef,
+  reason: QuarantineReason,
+  detail: string,
+  outbox: Outbox,
+  storeRaw: (blobName: string) => Promise<StoredBlob | null>,
+): Promise<HandOffResult> {
+  try {
+    const raw = await storeRaw(blobNames.quarantined(id));
+    await outbox.sendPoison({
+      schemaVersion: SCHEMA_VERSION,
+      id,
+      mailbox: ref.mailbox,
+      folder: ref.folder,
+      uid,
+      uidValidity: ref.uidValidity,
+      reason,
+      detail,
+      raw,
+      movedTo: ref.failedFolder,
+      quarantinedAt: new Date().toISOString(),
+    });
+    return { outcome: 'quarantined', uid, id, reason, detail, rawBlobUrl: raw?.blobUrl ?? null };
+  } catch (error) {
+    return failed(uid, id, error);
+  }
+}
+
+/** A body inline while it is small; beyond INLINE_BODY_LIMIT, a blob the message points to. */
+async function inlineOrBlob(outbox: Outbox, id: string, kind: 'text' | 'html', body: string | null) {
+  if (body === null || Buffer.byteLength(body, 'utf8') <= INLINE_BODY_LIMIT) return { inline: body, blob: undefined };
+  const blob = await outbox.putBlob(blobNames.body(id, kind), Buffer.from(body, 'utf8'), `text/${kind === 'text' ? 'plain' : 'html'}; charset=utf-8`);
+  return { inline: null, blob };
+}
+
+async function storeAttachment(outbox: Outbox, id: string, index: number, attachment: ParsedAttachment) {
+  const stored = await outbox.putBlob(blobNames.attachment(id, index, attachment.filename), attachment.content, attachment.contentType);
+  return {
+    filename: attachment.filename,
+    contentType: attachment.contentType,
+    size: stored.size,
+    sha256: stored.sha256,
+    contentId: attachment.contentId,
+    inline: attachment.inline,
+    blobUrl: stored.blobUrl,
+  };
+}
+
+/**
+ * A file name safe as the last segment of a blob name: no path separators, no
+ * control characters, at most 200 UTF-16 units, and never half a surrogate pair
+ * (a cut emoji would make the blob URL unencodable on every run).
+ */
+function safeName(filename: string): string {
+  const cleaned = filename
+    .replace(/[\\/\x00-\x1f\x7f?#%]+/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 200)
+    .replace(/[\uD800-\uDBFF]$/, '');
+  return cleaned || 'attachment';
+}

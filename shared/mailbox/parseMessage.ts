@@ -1,0 +1,114 @@
+/**
+ * Parses a raw MIME message with mailparser into the fields the queue message
+ * carries, attachments with their bytes.
+ *
+ * Bodies are kept "as parsed": mailparser's conversions (text from html, html
+ * from text, linkified links) are off, because they invent content the sender
+ * did not send and cost time on hostile input.
+ */
+import { createHash } from 'node:crypto';
+import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import type { Address } from '../contract/queueMessage.js';
+
+export interface ParsedAttachment {
+  filename: string | null;
+  contentType: string;
+  contentId: string | null;
+  inline: boolean;
+  content: Buffer;
+}
+
+export interface ParsedMessage {
+  messageId: string | null;
+  date: string | null;
+  subject: string | null;
+  from: Address[];
+  to: Address[];
+  cc: Address[];
+  replyTo: Address[];
+  inReplyTo: string | null;
+  references: string[];
+  text: string | null;
+  html: string | null;
+  attachments: ParsedAttachment[];
+}
+
+export class ParseError extends Error {
+  override readonly name = 'ParseError';
+}
+
+export function sha256(content: Buffer | string): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** Parses `raw`; throws ParseError when mailparser cannot make sense of it. */
+export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
+  let mail: ParsedMail;
+  try {
+    mail = await simpleParser(raw, {
+      skipHtmlToText: true,
+      skipTextToHtml: true,
+      skipTextLinks: true,
+      skipImageLinks: true,
+    });
+  } catch (error) {
+    throw new ParseError(`mailparser could not parse the message: ${(error as Error).message}`, { cause: error });
+  }
+
+  return {
+    messageId: mail.messageId ?? null,
+    date: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date.toISOString() : null,
+    subject: mail.subject ?? null,
+    from: addresses(mail.from),
+    to: addresses(mail.to),
+    cc: addresses(mail.cc),
+    replyTo: addresses(mail.replyTo),
+    inReplyTo: mail.inReplyTo ?? null,
+    references: typeof mail.references === 'string' ? [mail.references] : (mail.references ?? []),
+    // mailparser reports a missing text part as ''; consumers get null for "no text".
+    text: mail.text || null,
+    html: typeof mail.html === 'string' && mail.html !== '' ? mail.html : null,
+    attachments: mail.attachments.map((a) => ({
+      filename: a.filename === undefined ? null : wellFormed(a.filename),
+      contentType: storableContentType(a.contentType),
+      contentId: a.contentId ? a.contentId.replace(/^<|>$/g, '') : null,
+      inline: a.contentDisposition === 'inline',
+      content: a.content,
+    })),
+  };
+}
+
+/**
+ * An attachment's content type becomes its blob's Content-Type header in
+ * Storage, and HTTP refuses a header value with a NUL, a line break or another
+ * control character. mailparser passes on what the sender wrote, so a mangled
+ * Content-Type would fail the message's hand-off on every run. A content type
+ * of anything but visible ASCII is no content type: it is stored as what it then
+ * is to us, application/octet-stream (RFC 2046 4.5.1). Any other value is kept
+ * as parsed, even without a subtype.
+ */
+const STORABLE_CONTENT_TYPE = /^[\x21-\x7e]+$/;
+
+function storableContentType(contentType: string): string {
+  return STORABLE_CONTENT_TYPE.test(contentType) ? contentType : 'application/octet-stream';
+}
+
+/**
+ * A filename decoded from UTF-16 (RFC 2231 `filename*=utf-16be''%D8%00`, or an
+ * encoded word) can hold a lone surrogate, which no URL can percent-encode: the
+ * attachment's blob name would throw on every run. Lone surrogates become
+ * U+FFFD, as a UTF-8 decoder makes of invalid bytes; well-formed names are untouched.
+ */
+function wellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
+/** Flattens address headers and groups into { name, address } pairs. */
+function addresses(header: AddressObject | AddressObject[] | undefined): Address[] {
+  const objects = header === undefined ? [] : Array.isArray(header) ? header : [header];
+  return objects.flatMap((object) =>
+    object.value.flatMap((entry) =>
+      entry.group ? entry.group.map((m) => ({ name: m.name ?? '', address: m.address ?? '' })) : [{ name: entry.name ?? '', address: entry.address ?? '' }],
+    ),
+  );
+}
