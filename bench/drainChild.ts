@@ -4,7 +4,7 @@
  */
 import { drain } from '../shared/drain/drain.js';
 import { createLogger } from '../shared/errors/logger.js';
-import { loadSettings } from '../shared/config/settings.js';
+import { loadSettings } from '../shared/config/loadSettings.js';
 
 const settings = loadSettings();
 const quiet = { debug() {}, info() {}, warn: (l: string) => console.error(l), error: (l: string) => console.error(l) };

@@ -9,7 +9,9 @@ import { drain, isComplete, summaryLine } from '../shared/drain/drain.js';
 import { isDrainError } from '../shared/errors/errors.js';
 import { functionTimeoutMs } from '../shared/config/hostConfig.js';
 import { createLogger, redactedError, type LogSink } from '../shared/errors/logger.js';
-import { drainSchedule, functionTimeoutSetting, loadSettings } from '../shared/config/settings.js';
+import { drainSchedule } from '../shared/config/drainSchedule.js';
+import { functionTimeoutSetting } from '../shared/config/functionTimeoutSetting.js';
+import { loadSettings } from '../shared/config/loadSettings.js';
 
 // host.json sits at the app root: two levels up from dist/functions/ (and from functions/ under tsx, one).
 const HOST_JSON = new URL(import.meta.url.includes('/dist/') ? '../../host.json' : '../host.json', import.meta.url);

@@ -1,5 +1,5 @@
 metadata name = 'Function app'
-metadata description = 'Flex Consumption plan and Linux function app (Node 22) running as the user-assigned identity, with every setting the drain reads (shared/config/settings.ts) and identity-based connections only.'
+metadata description = 'Flex Consumption plan and Linux function app (Node 22) running as the user-assigned identity, with every setting the drain reads (shared/config/settingsSchema.ts) and identity-based connections only.'
 
 @description('Required. Name of the function app (globally unique host name).')
 param name string
@@ -44,7 +44,7 @@ param maximumInstanceCount int = 40
 ])
 param instanceMemoryMB int = 2048
 
-// The drain's own settings, one parameter each; see shared/config/settings.ts for their meaning.
+// The drain's own settings, one parameter each; see shared/config/settingsSchema.ts for their meaning.
 
 @description('Required. TENANT_ID: tenant of the app registration.')
 param tenantId string
@@ -216,7 +216,7 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   }
 }
 
-// test/infra/app-settings.test.ts compares these names with shared/config/settings.ts and with
+// test/infra/app-settings.test.ts compares these names with shared/config/settingsSchema.ts and with
 // its allow-list of host settings. Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME,
 // FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE: functionAppConfig says them.
 resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
@@ -232,7 +232,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 
-    // The drain, in the order of shared/config/settings.ts.
+    // The drain, in the order of shared/config/settingsSchema.ts.
     TENANT_ID: tenantId
     CLIENT_ID: clientId
     CREDENTIAL_TYPE: credentialType

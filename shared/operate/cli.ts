@@ -14,7 +14,8 @@ import { drain, isComplete, type DrainReport } from '../drain/drain.js';
 import { runDoctor } from './doctor.js';
 import { consoleSink, createLogger } from '../errors/logger.js';
 import { printable, printableJson } from './printable.js';
-import { loadSettings, withSettingsFile } from '../config/settings.js';
+import { loadSettings } from '../config/loadSettings.js';
+import { withSettingsFile } from '../config/withSettingsFile.js';
 
 export const EXIT = { ok: 0, incomplete: 1, failed: 2, usage: 64 } as const;
 

@@ -26,7 +26,10 @@ import { CLAIM_CHECK_PREFIX } from '../drain/handOff.js';
 import { Mailbox } from '../mailbox/mailbox.js';
 import { publicUrl, storageClients } from '../outbox/outbox.js';
 import { encodeForQueue } from '../contract/queueMessage.js';
-import { credentialName, loadSettings, scheduleTimeZoneNote, withSettingsFile, type Settings } from '../config/settings.js';
+import { credentialName, type Settings } from '../config/settings.js';
+import { loadSettings } from '../config/loadSettings.js';
+import { scheduleTimeZoneNote } from '../config/scheduleTimeZoneNote.js';
+import { withSettingsFile } from '../config/withSettingsFile.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { drain, isComplete, type DrainReport } from '../../shared/drain/drain.js';
 import type { MailMessage, PoisonMessage, QueueMessage } from '../../shared/contract/queueMessage.js';
-import { loadSettings } from '../../shared/config/settings.js';
+import { loadSettings } from '../../shared/config/loadSettings.js';
 import type { SeedMessage } from '../../local/imapServer.js';
 import type { Dovecot } from '../support/dovecot.js';
 import { sentinelMessage } from '../support/hostileMail.js';

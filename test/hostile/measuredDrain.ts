@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { drain, type DrainReport } from '../../shared/drain/drain.js';
 import { createLogger } from '../../shared/errors/logger.js';
-import { loadSettings } from '../../shared/config/settings.js';
+import { loadSettings } from '../../shared/config/loadSettings.js';
 
 export interface MemoryUse {
   rss: number;

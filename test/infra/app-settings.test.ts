@@ -1,19 +1,20 @@
 /**
- * The function app receives exactly the settings the code reads
- * (shared/config/settings.ts, imported at test time, so that a new setting fails here
- * until the Bicep deploys it), plus the Functions host's own settings listed
- * below; where the code has a default, the deployment's is the same.
+ * The function app receives exactly the settings the code declares
+ * (shared/config/settingsSchema.ts, imported at test time, so that a new setting fails here
+ * until the Bicep deploys it), but for the host's own settings it documents (hostSetting),
+ * plus the Functions host's own settings listed below; where the code has a default,
+ * the deployment's is the same.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SETTING_NAMES, SETTINGS } from '../../shared/config/settings.js';
+import { declaredSettings } from '../../shared/config/declaredSettings.js';
 import { line } from './support/bicep.js';
 import { appSettingProblems, deployedDefault, findAppSettings } from './support/checks.js';
 import { loadTemplates } from './support/infra.js';
 
 /**
  * Settings the Functions host and platform read and the code does not. These,
- * and nothing else, may be deployed beyond shared/config/settings.ts.
+ * and nothing else, may be deployed beyond shared/config/settingsSchema.ts.
  */
 const HOST_SETTINGS: ReadonlySet<string> = new Set([
   // Host storage (locks, timer schedule monitors), identity-based; blobs only for a timer app:
@@ -46,6 +47,9 @@ const NOT_ON_FLEX = [
   'AzureWebJobsStorage',
 ];
 
+/** What the template must deploy: every declared setting but the host's own, which it leaves to host.json. */
+const DEPLOYED = declaredSettings.filter((s) => !s.hostSetting);
+
 const templates = await loadTemplates();
 const appSettings = findAppSettings(templates);
 
@@ -54,8 +58,8 @@ describe('function app settings', () => {
     assert.ok(appSettings);
   });
 
-  test('the deployed settings are exactly those of shared/config/settings.ts plus the listed host settings', () => {
-    assert.deepEqual(appSettingProblems(appSettings!, SETTING_NAMES, HOST_SETTINGS), []);
+  test('the deployed settings are exactly those of shared/config/settingsSchema.ts plus the listed host settings', () => {
+    assert.deepEqual(appSettingProblems(appSettings!, DEPLOYED.map((s) => s.name), HOST_SETTINGS), []);
   });
 
   test('every listed host setting is deployed', () => {
@@ -83,7 +87,7 @@ describe('function app settings', () => {
   test("where the code has a default, the deployment's default is the same", () => {
     const problems: string[] = [];
     let compared = 0;
-    for (const spec of SETTINGS) {
+    for (const spec of DEPLOYED) {
       const property = appSettings!.properties.find((p) => p.key === spec.name);
       if (spec.default === undefined || !property) continue;
       const value = deployedDefault(property.value, appSettings!.file, templates);

@@ -269,8 +269,8 @@ resource settings 'Microsoft.Web/sites/config@2024-11-01' = {
     const settings = findAppSettings(templates)!;
     expectProblems(
       appSettingProblems(settings, ['MAIL_FOLDER', 'MAILBOX'], new Set(['AzureWebJobsStorage__credential'])),
-      /MAILBOX is read by shared\/config\/settings\.ts but not deployed/,
-      /LEGACY_SETTING is deployed but neither read by shared\/config\/settings\.ts nor a listed host setting/,
+      /MAILBOX is declared in shared\/config\/settingsSchema\.ts but not deployed/,
+      /LEGACY_SETTING is deployed but neither declared in shared\/config\/settingsSchema\.ts nor a listed host setting/,
     );
     const folder = settings.properties.find((p) => p.key === 'MAIL_FOLDER')!;
     assert.equal(deployedDefault(folder.value, settings.file, templates), 'Inbox', 'main.bicep passes Inbox, overriding the module default');

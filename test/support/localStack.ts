@@ -11,7 +11,8 @@ import { after, before, beforeEach } from 'node:test';
 import { forgetCredentials } from '../../shared/identity/credential.js';
 import { decodeFromQueue, poisonMessageSchema, type PoisonMessage, type QueueMessage } from '../../shared/contract/queueMessage.js';
 import { createLogger, type LogSink } from '../../shared/errors/logger.js';
-import { loadSettings, type Settings } from '../../shared/config/settings.js';
+import { loadSettings } from '../../shared/config/loadSettings.js';
+import type { Settings } from '../../shared/config/settings.js';
 
 export interface TestStack extends LocalStack {
   /** Settings for the drain, with overrides (names as app settings). */

@@ -303,8 +303,8 @@ export function findAppSettings(templates: Templates): AppSettings | undefined {
 }
 
 /**
- * Deployed settings against the code's: every setting the code reads is
- * deployed, and every deployed one is read by the code or is a host setting.
+ * Deployed settings against the code's: every setting the code declares is
+ * deployed, and every deployed one is declared by the code or is a host setting.
  */
 export function appSettingProblems(
   settings: AppSettings,
@@ -317,11 +317,11 @@ export function appSettingProblems(
   const duplicates = deployed.filter((k, i) => deployed.indexOf(k) !== i);
   if (duplicates.length) problems.push(`${settings.file}: set twice: ${duplicates.join(', ')}`);
   for (const name of codeSettings) {
-    if (!deployed.includes(name)) problems.push(`${settings.file}: ${name} is read by shared/config/settings.ts but not deployed`);
+    if (!deployed.includes(name)) problems.push(`${settings.file}: ${name} is declared in shared/config/settingsSchema.ts but not deployed`);
   }
   for (const name of deployed) {
     if (name && !codeSettings.includes(name) && !hostSettings.has(name)) {
-      problems.push(`${settings.file}: ${name} is deployed but neither read by shared/config/settings.ts nor a listed host setting`);
+      problems.push(`${settings.file}: ${name} is deployed but neither declared in shared/config/settingsSchema.ts nor a listed host setting`);
     }
   }
   return problems;

@@ -4,15 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DrainError } from '../../../shared/errors/errors.js';
-import {
-  drainSchedule,
-  functionTimeoutSetting,
-  loadSettings,
-  scheduleProblem,
-  scheduleTimeZoneNote,
-  withSettingsFile,
-  DEFAULT_SCHEDULE,
-} from '../../../shared/config/settings.js';
+import { drainSchedule } from '../../../shared/config/drainSchedule.js';
+import { functionTimeoutSetting } from '../../../shared/config/functionTimeoutSetting.js';
+import { loadSettings } from '../../../shared/config/loadSettings.js';
+import { scheduleProblem } from '../../../shared/config/scheduleProblem.js';
+import { scheduleTimeZoneNote } from '../../../shared/config/scheduleTimeZoneNote.js';
+import { withSettingsFile } from '../../../shared/config/withSettingsFile.js';
+
+const DEFAULT_SCHEDULE = '0 */5 * * * *';
 
 const valid = {
   TENANT_ID: '11111111-1111-1111-1111-111111111111',

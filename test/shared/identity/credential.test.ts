@@ -6,7 +6,7 @@ import forge from 'node-forge';
 import { drain, isComplete } from '../../../shared/drain/drain.js';
 import { appCredential, CREDENTIAL_MAX_AGE_MS, platformCredential } from '../../../shared/identity/credential.js';
 import { DrainError } from '../../../shared/errors/errors.js';
-import { loadSettings } from '../../../shared/config/settings.js';
+import { loadSettings } from '../../../shared/config/loadSettings.js';
 import { IMAP_ROLE } from '../../../local/stack.js';
 import { makeAppCertificate } from '../../support/certificates.js';
 import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../../support/localStack.js';

@@ -6,7 +6,7 @@ import { EXIT } from '../../../shared/operate/cli.js';
 import { runCli } from '../../support/cli.js';
 import { appCredential, forgetCredentials } from '../../../shared/identity/credential.js';
 import { remedyLines, runDoctor, type DoctorResult, type StepName } from '../../../shared/operate/doctor.js';
-import { loadSettings } from '../../../shared/config/settings.js';
+import { loadSettings } from '../../../shared/config/loadSettings.js';
 import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../../support/localStack.js';
 
 const IMAP_ROLE = 'IMAP.AccessAsApp';
