@@ -20,7 +20,7 @@ const shape = {
     fix: 'the Application (client) ID from Entra admin center > App registrations > your app > Overview',
   }),
   CREDENTIAL_TYPE: format.oneOf('secret', 'certificate', 'federated').default('secret').register(settingDocs, {
-    meaning: "`secret` or `certificate` (kept in Key Vault), or `federated` (no secret: the function's user-assigned managed identity is the app's credential)",
+    meaning: '`secret` or `certificate` (kept in Key Vault), or `federated` (no secret: see below)',
     fix: '"secret", "certificate" or "federated"',
   }),
   KEY_VAULT_URL: format.httpsUrl().optional().register(settingDocs, {
@@ -91,7 +91,7 @@ const shape = {
     fix: '3-63 lowercase letters, digits and single dashes',
   }),
   OUTPUT_STORAGE: z.string().optional().register(settingDocs, {
-    meaning: 'storage connection string, or leave it empty and use identity-based access (the three settings below)',
+    meaning: 'storage connection string, or leave it empty and use identity-based access (the `OUTPUT_STORAGE__*` settings below)',
     fix: 'a storage connection string, or set OUTPUT_STORAGE__queueServiceUri and OUTPUT_STORAGE__blobServiceUri for identity-based access',
   }),
   OUTPUT_STORAGE__queueServiceUri: format.storageUrl().optional().register(settingDocs, {
