@@ -20,6 +20,7 @@ import { startFakeEntra, type FakeEntra } from './entra.js';
 import { startFakeKeyVault, type FakeKeyVault } from './keyVault.js';
 import { startFakeManagedIdentity, type FakeManagedIdentity } from './managedIdentity.js';
 import { NOT_CONNECTED, startLocalImapServer, type LocalImapServer, type SeedMessage } from './imapServer.js';
+import type { SettingName } from '../shared/config/settingsSchema.js';
 
 // What Exchange Online requires of an app-only token: the product's own constants, so the fakes cannot drift from them.
 import { EXCHANGE_AUDIENCE, IMAP_ROLE } from '../shared/identity/credential.js';
@@ -129,7 +130,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       OUTPUT_CONTAINER: containerName,
       AZURE_AUTHORITY_HOST: entra.authorityHost,
       AZURE_CLIENT_ID: identity.clientId,
-    };
+    } satisfies { [K in SettingName]?: string };
     return {
       entra,
       identity,

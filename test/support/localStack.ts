@@ -13,10 +13,11 @@ import { decodeFromQueue, poisonMessageSchema, type PoisonMessage, type QueueMes
 import { createLogger, type LogSink } from '../../shared/errors/logger.js';
 import { loadSettings } from '../../shared/config/loadSettings.js';
 import type { Settings } from '../../shared/config/settings.js';
+import type { SettingName } from '../../shared/config/settingsSchema.js';
 
 export interface TestStack extends LocalStack {
   /** Settings for the drain, with overrides (names as app settings). */
-  settingsWith(overrides?: Record<string, string>): Settings;
+  settingsWith(overrides?: { [K in SettingName]?: string }): Settings;
   /** Receives and deletes every message on a queue. */
   drainQueue(queueName?: string): Promise<QueueMessage[]>;
   /** Receives and deletes every message on the poison queue. */
@@ -41,7 +42,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   const queues = QueueServiceClient.fromConnectionString(stack.azurite.connectionString);
 
   return Object.assign(stack, {
-    settingsWith: (overrides: Record<string, string> = {}) => loadSettings({ ...stack.settings, ...overrides }),
+    settingsWith: (overrides = {}) => loadSettings({ ...stack.settings, ...overrides }),
     drainQueue: (queueName = stack.queueName) => receiveAll(queues.getQueueClient(queueName), decodeFromQueue),
     drainPoisonQueue: () =>
       receiveAll(queues.getQueueClient(`${stack.queueName}-poison`), (text) =>

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { DrainError } from '../../../shared/errors/errors.js';
 import { declaredSettings } from '../../../shared/config/declaredSettings.js';
 import { loadSettings } from '../../../shared/config/loadSettings.js';
@@ -192,4 +193,11 @@ test('the declaration documents every setting, its fix one clause that the messa
     assert.doesNotMatch(s.fix, /\.$/, `${s.name}: "set it to <fix>." adds the full stop`);
   }
   assert.deepEqual(Object.keys(CASES), declaredSettings.map((s) => s.name), 'the cases follow the declaration');
+});
+
+test('local.settings.sample.json names declared settings only, besides the Functions host\'s own', () => {
+  const sample = JSON.parse(readFileSync(new URL('../../../local.settings.sample.json', import.meta.url), 'utf8')) as { Values: Record<string, string> };
+  const host = ['FUNCTIONS_WORKER_RUNTIME', 'AzureWebJobsStorage'];
+  const declared = declaredSettings.map((s) => s.name as string);
+  assert.deepEqual(Object.keys(sample.Values).filter((name) => !declared.includes(name) && !host.includes(name)), []);
 });
