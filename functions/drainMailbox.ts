@@ -8,7 +8,7 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { drain, isComplete, summaryLine } from '../shared/drain/drain.js';
 import { isDrainError } from '../shared/errors/errors.js';
 import { functionTimeoutMs } from '../shared/config/hostConfig.js';
-import { createLogger, redactedError, type LogSink } from '../shared/errors/logger.js';
+import { createLogger, redactedError, routeAzureSdkLogs, type LogSink } from '../shared/errors/logger.js';
 import { drainSchedule, functionTimeoutSetting, loadSettings } from '../shared/config/settings.js';
 
 // host.json sits at the app root: two levels up from dist/functions/ (and from functions/ under tsx, one).
@@ -27,7 +27,9 @@ export async function drainMailbox(_timer: Timer, context: InvocationContext): P
     // In the function app the platform identity is the managed identity alone.
     const settings = loadSettings(process.env, { runsIn: 'function' });
     // The drain stops starting new batches in time to settle before the host's timeout.
-    const report = await drain(settings, createLogger(sink, settings.logLevel), { deadline });
+    const logger = createLogger(sink, settings.logLevel);
+    routeAzureSdkLogs(logger, settings.logLevel);
+    const report = await drain(settings, logger, { deadline });
     // A partial drain fails the invocation, so that it shows in monitoring and alerts.
     if (!isComplete(report)) throw new Error(`${summaryLine(report)}. The rest stays in the mailbox for the next run.`);
   } catch (error) {

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { describe, isDrainError } from '../errors/errors.js';
 import { drain, isComplete, type DrainReport } from '../drain/drain.js';
 import { runDoctor } from './doctor.js';
-import { consoleSink, createLogger } from '../errors/logger.js';
+import { consoleSink, createLogger, routeAzureSdkLogs } from '../errors/logger.js';
 import { printable, printableJson } from './printable.js';
 import { loadSettings, withSettingsFile } from '../config/settings.js';
 
@@ -59,7 +59,9 @@ export async function main(argv: string[], out: (line: string) => void = console
   try {
     const env = parsed.values.settings ? withSettingsFile(parsed.values.settings) : process.env;
     const settings = loadSettings(env);
-    const report = await drain(settings, createLogger(consoleSink, settings.logLevel));
+    const logger = createLogger(consoleSink, settings.logLevel);
+    routeAzureSdkLogs(logger, settings.logLevel);
+    const report = await drain(settings, logger);
     out(parsed.values.json ? printableJson(report) : formatReport(report));
     return isComplete(report) ? EXIT.ok : EXIT.incomplete;
   } catch (error) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DrainError } from '../../../shared/errors/errors.js';
-import { createLogger, imapLogger, redact, redactedError, registerSecret, type LogSink } from '../../../shared/errors/logger.js';
+import { createLogger, redact, redactedError, registerSecret, type LogSink } from '../../../shared/errors/logger.js';
 
 function capture(level: 'debug' | 'info' = 'debug') {
   const lines: string[] = [];
@@ -33,13 +33,6 @@ test('lines below the level are dropped', () => {
   logger.debug('hidden');
   logger.info('shown');
   assert.deepEqual(lines, ['shown']);
-});
-
-test("imapflow's log objects become redacted debug lines", () => {
-  const { lines, logger } = capture();
-  imapLogger(logger).debug({ src: 's', msg: '* OK ready', cid: 'x1' });
-  imapLogger(logger).info({ src: 'c', msg: 'A1 AUTHENTICATE XOAUTH2 dXNlcj1ib3hAY29udG9zby5jb20BYXV0aD1CZWFyZXIgZXlK' });
-  assert.deepEqual(lines, ['imap S: * OK ready', 'imap C: A1 AUTHENTICATE XOAUTH2 [REDACTED]']);
 });
 
 test('an error leaves the process as a new Error, its message and stack redacted, its name and code kept, no cause', () => {

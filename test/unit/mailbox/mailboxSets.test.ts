@@ -2,12 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RestError } from '@azure/storage-blob';
-import { canonicalPath, uidSet } from '../../../shared/mailbox/mailbox.js';
+import { canonicalPath } from '../../../shared/mailbox/folders.js';
+import { uidSet } from '../../../shared/mailbox/uidSet.js';
 import { publicUrl } from '../../../shared/outbox/outbox.js';
 import { isOwnFailure } from '../../../shared/drain/handOff.js';
 import { explainStorageError } from '../../../shared/errors/explain.js';
 import { DrainError } from '../../../shared/errors/errors.js';
-import { inBatches } from '../../../shared/drain/drain.js';
+import { inBatches } from '../../../shared/drain/plan.js';
 
 test('uidSet packs UIDs into ranges, sorted and deduplicated, however many there are', () => {
   assert.equal(uidSet([3, 1, 2, 2, 7, 9, 8, 12]), '1:3,7:9,12');
