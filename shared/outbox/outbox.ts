@@ -11,7 +11,6 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/identity';
 import { explainStorageError } from '../errors/explain.js';
-import { sha256 } from '../mailbox/parseMessage.js';
 import { encodeForQueue, QUEUE_JSON_LIMIT, type PoisonMessage, type QueueMessage } from '../contract/queueMessage.js';
 import { MailboxLease } from './mailboxLease.js';
 import { BLOCK_BYTES, STORAGE_RETRY, storageDeadline } from './storageLimits.js';
@@ -101,7 +100,7 @@ export class Outbox {
     } catch (error) {
       throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
     }
-    return { blobUrl: publicUrl(blob.url), size: content.length, sha256: sha256(content) };
+    return { blobUrl: publicUrl(blob.url), size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
   }
 
   /**
