@@ -14,12 +14,8 @@
  * MSAL sends instance discovery to login.microsoftonline.com whatever the authority,
  * so credentials pointed here need `disableInstanceDiscovery: true`.
  */
-import { createServer } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { createHash, generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
-import { loadOrCreateLocalCa } from './ca.js';
+import { startHttpFake, type FakeRequest, type JsonReply } from './httpFake.js';
 import { decodeJwt, signJwt, thumbprint, verifyJwtSignature, type DecodedJwt } from './jwt.js';
 
 export interface FakeApp {
@@ -118,21 +114,13 @@ export interface Introspection {
 export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 const DEFAULT_ROLES = ['IMAP.AccessAsApp'];
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-// A token request is a few KB even with an x5c chain in the assertion.
-const MAX_REQUEST_BYTES = 64 * 1024;
 // Entra tolerates five minutes of clock skew in client assertions; MSAL needs some, as it
 // rounds its clock to the nearest second when it stamps nbf.
 const ASSERTION_CLOCK_SKEW_SECONDS = 300;
 const FEDERATION_HELP =
   'Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation';
 
-interface Reply {
-  status: number;
-  body: object;
-  headers?: Record<string, string>;
-}
-
-type Fail = (status: number, error: string, code: number, text: string) => Reply;
+type Fail = (status: number, error: string, code: number, text: string) => JsonReply;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const iso = (seconds: unknown) => (typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : 'none');
@@ -151,14 +139,13 @@ export async function startFakeEntra(options: {
   const kid = thumbprint('sha1', publicKey.export({ type: 'spki', format: 'der' }));
   let injected: { status: number; body?: object; remaining: number } | undefined;
 
-  const server = createServer(loadOrCreateLocalCa().issue(['localhost']), (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) send(res, { status: 500, body: { error: 'server_error', error_description: String(error) } });
-    });
+  const server = await startHttpFake({
+    tlsHostnames: ['localhost'],
+    answer: handle,
+    headers: () => ({ 'cache-control': 'no-store, no-cache' }),
+    internalError: (error) => ({ status: 500, body: { error: 'server_error', error_description: String(error) } }),
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const authorityHost = `https://localhost:${(server.address() as AddressInfo).port}`;
+  const authorityHost = `https://localhost:${server.port}`;
   const issuer = `${authorityHost}/${tenantId}/v2.0`;
   const v1Issuer = (tid: string) => `https://sts.windows.net/${tid}/`;
   const tokenEndpoint = `${authorityHost}/${tenantId}/oauth2/v2.0/token`;
@@ -228,21 +215,15 @@ export async function startFakeEntra(options: {
       return `${authorityHost}/${tenantId}/oauth2/introspect?${query}`;
     },
     introspections: [],
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // The SDKs keep connections alive; without this close() would wait for them to time out.
-        server.closeAllConnections();
-      });
-    },
+    close: () => server.close(),
   };
   for (const app of options.apps ?? []) fake.addApp(app);
 
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    const url = new URL(req.url ?? '/', authorityHost);
+  function handle(req: FakeRequest): JsonReply {
+    const { url } = req;
     const [tenant = '', ...rest] = url.pathname.split('/').filter(Boolean);
     const route = `${req.method} ${rest.join('/')}`;
-    const form = new URLSearchParams(req.method === 'POST' ? await readBody(req) : '');
+    const form = new URLSearchParams(req.method === 'POST' ? req.body : '');
     fake.requests.push({
       path: url.pathname,
       grantType: form.get('grant_type') ?? undefined,
@@ -257,27 +238,27 @@ export async function startFakeEntra(options: {
       case 'GET v2.0/.well-known/openid-configuration':
         // Real Entra answers discovery for an unknown tenant with `invalid_tenant`; MSAL then
         // reports only that it could not get the endpoints.
-        return send(res, knownTenant ? { status: 200, body: openIdConfiguration() } : fail(400, 'invalid_tenant', 90002, tenantNotFound));
+        return knownTenant ? { status: 200, body: openIdConfiguration() } : fail(400, 'invalid_tenant', 90002, tenantNotFound);
       case 'GET discovery/v2.0/keys':
-        return send(res, knownTenant ? { status: 200, body: jwks() } : fail(400, 'invalid_tenant', 90002, tenantNotFound));
+        return knownTenant ? { status: 200, body: jwks() } : fail(400, 'invalid_tenant', 90002, tenantNotFound);
       case 'POST oauth2/v2.0/token':
         if (injected && injected.remaining > 0) {
           injected.remaining -= 1;
           const reply = fail(injected.status, 'temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.');
           const retryAfter = injected.status === 429 || injected.status === 503 ? { 'retry-after': '1' } : undefined;
-          return send(res, { status: injected.status, body: injected.body ?? reply.body, headers: retryAfter });
+          return { status: injected.status, body: injected.body ?? reply.body, headers: retryAfter };
         }
-        if (!knownTenant) return send(res, fail(400, 'invalid_request', 90002, tenantNotFound));
-        return send(res, token(form, fail));
+        if (!knownTenant) return fail(400, 'invalid_request', 90002, tenantNotFound);
+        return token(form, fail);
       case 'POST oauth2/introspect':
-        if (!knownTenant) return send(res, fail(400, 'invalid_request', 90002, tenantNotFound));
-        return send(res, introspect(form, url.searchParams, fail));
+        if (!knownTenant) return fail(400, 'invalid_request', 90002, tenantNotFound);
+        return introspect(form, url.searchParams, fail);
       default:
-        return send(res, { status: 404, body: { error: 'not_found', error_description: `The fake Entra ID has no ${route}` } });
+        return { status: 404, body: { error: 'not_found', error_description: `The fake Entra ID has no ${route}` } };
     }
   }
 
-  function token(form: URLSearchParams, fail: Fail): Reply {
+  function token(form: URLSearchParams, fail: Fail): JsonReply {
     const missing = (name: string) => fail(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
     const grantType = form.get('grant_type');
     if (!grantType) return missing('grant_type');
@@ -321,13 +302,13 @@ export async function startFakeEntra(options: {
    * RFC 7662: an inactive token gets `{"active": false}` and nothing else, so the reason is kept
    * only in `introspections`. Arrays (roles) are included as claims; Dovecot's parser skips them.
    */
-  function introspect(form: URLSearchParams, requires: URLSearchParams, fail: Fail): Reply {
+  function introspect(form: URLSearchParams, requires: URLSearchParams, fail: Fail): JsonReply {
     const token = form.get('token');
     if (!token) return fail(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'token'.");
     const audience = requires.get('audience');
     if (!audience) return fail(400, 'invalid_request', 900144, "The introspection URL must name the resource's 'audience'.");
     const role = requires.get('role');
-    const inactive = (reason: string, appid?: string): Reply => {
+    const inactive = (reason: string, appid?: string): JsonReply => {
       fake.introspections.push({ active: false, reason, appid });
       return { status: 200, body: { active: false } };
     };
@@ -342,7 +323,7 @@ export async function startFakeEntra(options: {
     return { status: 200, body: { ...claims, active: true, token_type: 'Bearer', client_id: claims.appid } };
   }
 
-  function checkSecret(app: FakeApp, form: URLSearchParams, fail: Fail): Reply | undefined {
+  function checkSecret(app: FakeApp, form: URLSearchParams, fail: Fail): JsonReply | undefined {
     const secret = form.get('client_secret');
     if (secret === null) {
       return fail(401, 'invalid_client', 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
@@ -357,7 +338,7 @@ export async function startFakeEntra(options: {
   }
 
   /** A certificate assertion (iss = sub = client id) or a federated one (iss = this fake). */
-  function checkAssertion(registered: { app: FakeApp; certificate?: X509Certificate }, form: URLSearchParams, fail: Fail): Reply | undefined {
+  function checkAssertion(registered: { app: FakeApp; certificate?: X509Certificate }, form: URLSearchParams, fail: Fail): JsonReply | undefined {
     const { app, certificate } = registered;
     if (form.get('client_assertion_type') !== JWT_BEARER) {
       return fail(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_assertion_type'.");
@@ -463,24 +444,4 @@ export async function startFakeEntra(options: {
   }
 
   return fake;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_REQUEST_BYTES) throw new Error(`request body over ${MAX_REQUEST_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function send(res: ServerResponse, reply: Reply) {
-  res.writeHead(reply.status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store, no-cache',
-    ...reply.headers,
-  });
-  res.end(JSON.stringify(reply.body));
 }
