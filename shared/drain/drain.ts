@@ -10,7 +10,7 @@
 import pLimit from 'p-limit';
 import { describe, DrainError, isDrainError } from '../errors/errors.js';
 import { AttemptLedger } from './attemptLedger.js';
-import { appCredential, platformCredential } from '../identity/credential.js';
+import { CredentialCache, platformCredential } from '../identity/credential.js';
 import { failed, handOff, quarantineStream, quarantineUnreadable, type HandOffResult, type MailboxRef } from './handOff.js';
 import { routeAzureSdkLogs, type Logger } from '../errors/logger.js';
 import type { MailboxLease } from '../outbox/mailboxLease.js';
@@ -44,6 +44,8 @@ export interface DrainOptions {
   /** Epoch ms by which the drain must be done (the function timeout); no new batch starts too close to it. */
   deadline?: number;
   now?: () => number;
+  /** Credentials kept across runs by the entry point; without it, this run reads its own. */
+  credentials?: CredentialCache;
 }
 
 export interface DrainReport {
@@ -71,7 +73,7 @@ export function isComplete(report: DrainReport): boolean {
 export async function drain(settings: Settings, logger: Logger, options: DrainOptions = {}): Promise<DrainReport> {
   const now = options.now ?? Date.now;
   routeAzureSdkLogs(logger, settings.logLevel);
-  const app = await appCredential(settings, logger);
+  const app = await (options.credentials ?? new CredentialCache()).get(settings, logger);
   const outbox = Outbox.open(settings.output.storage, settings.output, () =>
     platformCredential(settings, settings.output.storage.kind === 'identity' ? settings.output.storage.clientId : undefined),
   );
@@ -290,7 +292,7 @@ async function fetchOneByOne(uids: number[], error: unknown, mailbox: Mailbox, l
 }
 
 function isSessionLost(error: unknown): boolean {
-  return isDrainError(error) && (error.code === 'IMAP_UNREACHABLE' || error.code === 'IMAP_TOKEN_EXPIRED');
+  return isDrainError(error) && (error.code === 'IMAP_CONNECTION_LOST' || error.code === 'IMAP_UNREACHABLE' || error.code === 'IMAP_TOKEN_EXPIRED');
 }
 
 /** A requested message the server returned no bytes for. */
@@ -301,7 +303,7 @@ async function notServed(uid: number, ref: MailboxRef, outbox: Outbox, attempts:
   const error = new DrainError(
     'IMAP_MESSAGE_UNREADABLE',
     `The server returned no body for UID ${uid} of ${folder}.`,
-    'Nothing to do: the message stays in the mailbox; if the server keeps refusing it, it is quarantined after MAX_ATTEMPTS runs (moved to FAILED_FOLDER).',
+    { folder },
   );
   return failed(uid, messageKey(ref.mailbox, ref.folder, ref.uidValidity, uid), error);
 }

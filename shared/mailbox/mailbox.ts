@@ -230,7 +230,7 @@ export class Mailbox {
         'IMAP_MESSAGE_UNREADABLE',
         `The server returned no body for UID ${uid} at byte ${offset} of ${this.folder}` +
           (refused ? ` (${describeImap(refused)}).` : ': it was removed meanwhile, or the server cannot read it.'),
-        'Nothing to do: the message stays in the mailbox; if it keeps failing it is quarantined after MAX_ATTEMPTS runs.',
+        { folder: this.folder },
         { cause: refused },
       );
     }
@@ -310,7 +310,7 @@ export class Mailbox {
         throw new DrainError(
           'IMAP_UIDVALIDITY_CHANGED',
           `UIDVALIDITY of ${this.settings.folder} changed from ${this.uidValidity} to ${uidValidity} during the drain.`,
-          'Nothing to do: the next run drains the folder afresh; messages already handed off but not settled are handed off again under new ids.',
+          { folder: this.settings.folder },
         );
       }
       this.client = client;
@@ -365,7 +365,7 @@ export class Mailbox {
         // A session can end mid-command: Exchange's BYE for an expired token, or a dropped
         // connection (when the socket closes first, imapflow loses the BYE's reason). Either
         // way: a new session with a new token, and the command sequence again.
-        const sessionLost = explained.code === 'IMAP_TOKEN_EXPIRED' || explained.code === 'IMAP_UNREACHABLE';
+        const sessionLost = explained.code === 'IMAP_TOKEN_EXPIRED' || explained.code === 'IMAP_CONNECTION_LOST' || explained.code === 'IMAP_UNREACHABLE';
         if (sessionLost && reconnects++ < MAX_RECONNECTS) {
           this.logger.info(
             explained.code === 'IMAP_TOKEN_EXPIRED'
@@ -441,7 +441,7 @@ function requireSafeSettle(client: ImapFlow, settings: Settings): void {
   throw new DrainError(
     'IMAP_CAPABILITY_MISSING',
     `The IMAP server ${settings.imap.host}:${settings.imap.port} does not offer ${missing}: settling would expunge every message flagged \\Deleted in ${settings.folder}, other people's too. Nothing was touched.`,
-    'Set AFTER_PROCESSING=flag (marks handed-off messages \\Seen, expunges nothing), or use a server that supports UIDPLUS (RFC 4315), as Exchange Online does.',
+    { host: settings.imap.host, port: settings.imap.port, folder: settings.folder },
   );
 }
 

@@ -9,7 +9,6 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import forge from 'node-forge';
 import { BATCH_SIZE, drain, isComplete } from '../../../shared/drain/drain.js';
-import { forgetCredentials } from '../../../shared/identity/credential.js';
 import { DrainError } from '../../../shared/errors/errors.js';
 import { EXCHANGE_RESPONSES } from '../../../local/imapServer.js';
 import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../../support/localStack.js';
@@ -93,7 +92,6 @@ test('persistent throttling ends the run cleanly: handed off, not settled, re-de
   assert.equal(stack.imap.messages('INBOX').length, 3, 'nothing settled');
 
   stack.imap.intercept(undefined);
-  forgetCredentials();
   const rerun = await drain(stack.settingsWith(), capturingLogger().logger);
   assert.ok(isComplete(rerun));
   assert.deepEqual((await stack.drainQueue()).map((m) => m.id).sort(), queued.map((m) => m.id).sort(), 'same ids on re-delivery');
