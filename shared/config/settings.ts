@@ -373,7 +373,6 @@ function settingsInvalid(problems: string[]): DrainError {
   return new DrainError(
     'SETTINGS_INVALID',
     `${problems.length} setting${problems.length === 1 ? ' is' : 's are'} not valid:\n` + problems.map((p) => `  - ${p}`).join('\n'),
-    'Fix the settings named above in the function app\'s configuration, the environment, or local.settings.json, then run again.',
   );
 }
 
@@ -481,11 +480,11 @@ export function withSettingsFile(path: string, env: Env = process.env): Env {
     throw new DrainError(
       'SETTINGS_INVALID',
       `Settings file ${path} could not be read: ${(error as Error).message}`,
-      'Give the path of a local.settings.json-style file: { "IsEncrypted": false, "Values": { "TENANT_ID": "...", ... } } (see local.settings.sample.json).',
+      { settingsFile: path },
     );
   }
   if (typeof values !== 'object' || values === null) {
-    throw new DrainError('SETTINGS_INVALID', `Settings file ${path} has no "Values" object.`, 'Use the layout of local.settings.sample.json.');
+    throw new DrainError('SETTINGS_INVALID', `Settings file ${path} has no "Values" object.`, { settingsFile: path });
   }
   return { ...env, ...(values as Env) };
 }

@@ -9,7 +9,7 @@
  */
 import { isDrainError } from '../errors/errors.js';
 import type { Logger } from '../errors/logger.js';
-import { appCredential, platformCredential } from '../identity/credential.js';
+import { CredentialCache, platformCredential } from '../identity/credential.js';
 import { Mailbox } from '../mailbox/mailbox.js';
 import type { MailboxLease } from '../outbox/mailboxLease.js';
 import { Outbox } from '../outbox/outbox.js';
@@ -33,10 +33,12 @@ export interface DrainOptions {
   /** Epoch ms by which the drain must be done (the function timeout); no new step starts too close to it. */
   deadline?: number;
   now?: () => number;
+  /** Credentials kept across runs by the entry point; without it, this run reads its own. */
+  credentials?: CredentialCache;
 }
 
 export async function drain(settings: Settings, logger: Logger, options: DrainOptions = {}): Promise<DrainReport> {
-  const app = await appCredential(settings, logger);
+  const app = await (options.credentials ?? new CredentialCache()).get(settings, logger);
   const outbox = Outbox.open(settings.output.storage, settings.output, () =>
     platformCredential(settings, settings.output.storage.kind === 'identity' ? settings.output.storage.clientId : undefined),
   );

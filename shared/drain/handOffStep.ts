@@ -99,7 +99,7 @@ async function fetchOneByOne(uids: number[], error: unknown, mailbox: Mailbox, l
 }
 
 function isSessionLost(error: unknown): boolean {
-  return isDrainError(error) && (error.code === 'IMAP_UNREACHABLE' || error.code === 'IMAP_TOKEN_EXPIRED');
+  return isDrainError(error) && (error.code === 'IMAP_UNREACHABLE' || error.code === 'IMAP_CONNECTION_LOST' || error.code === 'IMAP_TOKEN_EXPIRED');
 }
 
 /** A requested message the server returned no bytes for. */
@@ -110,7 +110,7 @@ async function notServed(uid: number, ref: MailboxRef, outbox: Outbox, attempts:
   const error = new DrainError(
     'IMAP_MESSAGE_UNREADABLE',
     `The server returned no body for UID ${uid} of ${ref.folder}.`,
-    'Nothing to do: the message stays in the mailbox; if the server keeps refusing it, it is quarantined after MAX_ATTEMPTS runs (moved to FAILED_FOLDER).',
+    { folder: ref.folder },
   );
   return failed(uid, messageKey(ref.mailbox, ref.folder, ref.uidValidity, uid), error);
 }

@@ -79,7 +79,7 @@ export class ImapSession {
         // A session can end mid-command: Exchange's BYE for an expired token, or a dropped
         // connection (when the socket closes first, imapflow loses the BYE's reason). Either
         // way: a new session with a new token, and the command sequence again.
-        const sessionLost = explained.code === 'IMAP_TOKEN_EXPIRED' || explained.code === 'IMAP_UNREACHABLE';
+        const sessionLost = explained.code === 'IMAP_TOKEN_EXPIRED' || explained.code === 'IMAP_UNREACHABLE' || explained.code === 'IMAP_CONNECTION_LOST';
         if (sessionLost && reconnects++ < MAX_RECONNECTS) {
           this.logger.info(
             explained.code === 'IMAP_TOKEN_EXPIRED'
@@ -145,7 +145,7 @@ export class ImapSession {
         throw new DrainError(
           'IMAP_UIDVALIDITY_CHANGED',
           `UIDVALIDITY of ${this.settings.folder} changed from ${this.uidValidity} to ${uidValidity} during the drain.`,
-          'Nothing to do: the next run drains the folder afresh; messages already handed off but not settled are handed off again under new ids.',
+          { folder: this.settings.folder },
         );
       }
       this.client = client;

@@ -27,7 +27,7 @@ export function requireSafeSettle(client: ImapFlow, settings: Pick<Settings, 'af
   throw new DrainError(
     'IMAP_CAPABILITY_MISSING',
     `The IMAP server ${settings.imap.host}:${settings.imap.port} does not offer ${missing}: settling would expunge every message flagged \\Deleted in ${settings.folder}, other people's too. Nothing was touched.`,
-    'Set AFTER_PROCESSING=flag (marks handed-off messages \\Seen, expunges nothing), or use a server that supports UIDPLUS (RFC 4315), as Exchange Online does.',
+    { host: settings.imap.host, port: settings.imap.port, folder: settings.folder },
   );
 }
 

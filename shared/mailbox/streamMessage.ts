@@ -64,7 +64,7 @@ async function chunkOf(client: ImapFlow, uid: number, offset: number, folder: st
       'IMAP_MESSAGE_UNREADABLE',
       `The server returned no body for UID ${uid} at byte ${offset} of ${folder}` +
         (refused ? ` (${describeImap(refused)}).` : ': it was removed meanwhile, or the server cannot read it.'),
-      'Nothing to do: the message stays in the mailbox; if it keeps failing it is quarantined after MAX_ATTEMPTS runs.',
+      { folder },
       { cause: refused },
     );
   }

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { describe, isDrainError } from '../errors/errors.js';
 import { drain, isComplete, type DrainReport } from '../drain/drain.js';
 import { runDoctor } from './doctor.js';
+import { CredentialCache } from '../identity/credential.js';
 import { consoleSink, createLogger, routeAzureSdkLogs } from '../errors/logger.js';
 import { printable, printableJson } from './printable.js';
 import { loadSettings, withSettingsFile } from '../config/settings.js';
@@ -50,9 +51,11 @@ export async function main(argv: string[], out: (line: string) => void = console
     print(...USAGE.split('\n'));
     return parsed.values.help ? EXIT.ok : EXIT.usage;
   }
+  // One command, one process: its credentials live as long as the command.
+  const credentials = new CredentialCache();
   if (command === 'doctor') {
     // The doctor calls `out` once per line: each call is escaped whole.
-    const { ok } = await runDoctor(process.env, (line) => print(line), { settingsFile: parsed.values.settings });
+    const { ok } = await runDoctor(process.env, (line) => print(line), { settingsFile: parsed.values.settings, credentials });
     return ok ? EXIT.ok : EXIT.failed;
   }
 
@@ -61,7 +64,7 @@ export async function main(argv: string[], out: (line: string) => void = console
     const settings = loadSettings(env);
     const logger = createLogger(consoleSink, settings.logLevel);
     routeAzureSdkLogs(logger, settings.logLevel);
-    const report = await drain(settings, logger);
+    const report = await drain(settings, logger, { credentials });
     out(parsed.values.json ? printableJson(report) : formatReport(report));
     return isComplete(report) ? EXIT.ok : EXIT.incomplete;
   } catch (error) {

@@ -98,7 +98,7 @@ export class Outbox {
         concurrency: 2,
       });
     } catch (error) {
-      throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
+      throw explainStorageError(error, { container: this.container.containerName, blob: name });
     }
     return { blobUrl: publicUrl(blob.url), size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
   }
@@ -126,7 +126,7 @@ export class Outbox {
       // The deadline follows the message's size, as for every other call (a server may send up to twice it).
       await blob.uploadStream(counted, BLOCK_BYTES, 2, { abortSignal: storageDeadline(expectedBytes * 2), blobHTTPHeaders: { blobContentType: contentType } });
     } catch (error) {
-      throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
+      throw explainStorageError(error, { container: this.container.containerName, blob: name });
     }
     return { blobUrl: publicUrl(blob.url), size, sha256: hash.digest('hex') };
   }
@@ -139,7 +139,7 @@ export class Outbox {
         abortSignal: storageDeadline(),
       });
     } catch (error) {
-      throw explainStorageError(error, `queue ${this.poisonQueue.name}`);
+      throw explainStorageError(error, { queue: this.poisonQueue.name });
     }
   }
 
@@ -163,7 +163,7 @@ export class Outbox {
     try {
       await this.queue.sendMessage(encodeForQueue(queued), { messageTimeToLive: NEVER_EXPIRES, abortSignal: storageDeadline() });
     } catch (error) {
-      throw explainStorageError(error, `queue ${this.queue.name}`);
+      throw explainStorageError(error, { queue: this.queue.name });
     }
     return { viaBlob };
   }

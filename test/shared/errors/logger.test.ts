@@ -47,7 +47,7 @@ test('an error leaves the process as a new Error, its message and stack redacted
     `${jwt}\n${pem}\nAUTHENTICATE XOAUTH2 ${xoauth2}\nAuthorization: Bearer opaque-bearer\nclient_secret=posted-secret&scope=x`;
   const cause = new Error(`the cause: ${secret}`);
 
-  for (const original of [new DrainError('ENTRA_TOKEN_FAILED', text, 'remedy', { cause }), Object.assign(new RangeError(text), { code: 'ERR_X' }), text]) {
+  for (const original of [new DrainError('ENTRA_TOKEN_FAILED', text, {}, { cause }), Object.assign(new RangeError(text), { code: 'ERR_X' }), text]) {
     const safe = redactedError(original);
     assert.notEqual(safe, original);
     for (const field of [safe.message, safe.stack ?? '']) for (const leak of leaks) assert.ok(!field.includes(leak), `${leak} in ${field}`);
@@ -55,7 +55,7 @@ test('an error leaves the process as a new Error, its message and stack redacted
     assert.match(safe.stack ?? '', /\n\s+at /);
     assert.equal(safe.cause, undefined);
   }
-  const drainError = redactedError(new DrainError('ENTRA_TOKEN_FAILED', text, 'remedy', { cause })) as Error & { code?: string };
+  const drainError = redactedError(new DrainError('ENTRA_TOKEN_FAILED', text, {}, { cause })) as Error & { code?: string };
   assert.equal(drainError.name, 'DrainError');
   assert.equal(drainError.code, 'ENTRA_TOKEN_FAILED');
   assert.equal((redactedError(Object.assign(new RangeError(text), { code: 'ERR_X' })) as Error & { code?: string }).code, 'ERR_X');

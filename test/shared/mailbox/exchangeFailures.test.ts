@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import forge from 'node-forge';
 import { drain, isComplete } from '../../../shared/drain/drain.js';
 import { BATCH_SIZE } from '../../../shared/drain/plan.js';
-import { forgetCredentials } from '../../../shared/identity/credential.js';
 import { DrainError } from '../../../shared/errors/errors.js';
 import { routeAzureSdkLogs } from '../../../shared/errors/logger.js';
 import { EXCHANGE_RESPONSES } from '../../../local/imapServer.js';
@@ -95,7 +94,6 @@ test('persistent throttling ends the run cleanly: handed off, not settled, re-de
   assert.equal(stack.imap.messages('INBOX').length, 3, 'nothing settled');
 
   stack.imap.intercept(undefined);
-  forgetCredentials();
   const rerun = await drain(stack.settingsWith(), capturingLogger().logger);
   assert.ok(isComplete(rerun));
   assert.deepEqual((await stack.drainQueue()).map((m) => m.id).sort(), queued.map((m) => m.id).sort(), 'same ids on re-delivery');
