@@ -7,8 +7,9 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { drain, isComplete, summaryLine } from '../shared/drain/drain.js';
 import { isDrainError } from '../shared/errors/errors.js';
+import { CredentialCache } from '../shared/identity/credential.js';
 import { functionTimeoutMs } from '../shared/config/hostConfig.js';
-import { createLogger, redactedError, type LogSink } from '../shared/errors/logger.js';
+import { createLogger, redactedError, routeAzureSdkLogs, type LogSink } from '../shared/errors/logger.js';
 import { drainSchedule } from '../shared/config/drainSchedule.js';
 import { functionTimeoutSetting } from '../shared/config/functionTimeoutSetting.js';
 import { loadSettings } from '../shared/config/loadSettings.js';
@@ -16,8 +17,11 @@ import { loadSettings } from '../shared/config/loadSettings.js';
 // host.json sits at the app root: two levels up from dist/functions/ (and from functions/ under tsx, one).
 const HOST_JSON = new URL(import.meta.url.includes('/dist/') ? '../../host.json' : '../host.json', import.meta.url);
 const TIMEOUT_MS = functionTimeoutMs(HOST_JSON, functionTimeoutSetting());
+// Kept across timer runs for the life of the host process, so a warm host reuses the credential and its tokens.
+const CREDENTIALS = new CredentialCache();
 
-export async function drainMailbox(_timer: Timer, context: InvocationContext): Promise<void> {
+/** The timer's handler; `credentials` is the process's cache unless a test brings its own. */
+export async function drainMailbox(_timer: Timer, context: InvocationContext, credentials = CREDENTIALS): Promise<void> {
   const deadline = TIMEOUT_MS === undefined ? undefined : Date.now() + TIMEOUT_MS;
   const sink: LogSink = {
     debug: (line) => context.debug(line),
@@ -29,7 +33,9 @@ export async function drainMailbox(_timer: Timer, context: InvocationContext): P
     // In the function app the platform identity is the managed identity alone.
     const settings = loadSettings(process.env, { runsIn: 'function' });
     // The drain stops starting new batches in time to settle before the host's timeout.
-    const report = await drain(settings, createLogger(sink, settings.logLevel), { deadline });
+    const logger = createLogger(sink, settings.logLevel);
+    routeAzureSdkLogs(logger, settings.logLevel);
+    const report = await drain(settings, logger, { deadline, credentials });
     // A partial drain fails the invocation, so that it shows in monitoring and alerts.
     if (!isComplete(report)) throw new Error(`${summaryLine(report)}. The rest stays in the mailbox for the next run.`);
   } catch (error) {

@@ -94,16 +94,16 @@ function imapDate(date: Date): string {
   );
 }
 
-/**
- * XOAUTH2 (SASL-IR only, as Exchange Online is used): the initial response is
- * base64("user=" user ^A "auth=Bearer " token ^A ^A). Failures answer with
- * Exchange's own words, "AUTHENTICATE failed.".
- */
 /** The TokenCheck reason that makes a login succeed into a session that can do nothing. */
 export const NOT_CONNECTED = 'not connected';
 
 const notConnected = new WeakSet<HoodiecrowConnection>();
 
+/**
+ * XOAUTH2 (SASL-IR only, as Exchange Online is used): the initial response is
+ * base64("user=" user ^A "auth=Bearer " token ^A ^A). Failures answer with
+ * Exchange's own words, "AUTHENTICATE failed.".
+ */
 function xoauth2(checkToken: TokenCheck, refusals: string[], stats: { logins: number }) {
   return (server: HoodiecrowServer) => {
     server.registerCapability('AUTH=XOAUTH2', (c) => c.state === 'Not Authenticated');

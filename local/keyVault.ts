@@ -9,15 +9,11 @@
  *
  *   GET /secrets/{name}[/{version}]?api-version=...
  */
-import { createServer } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { loadOrCreateLocalCa } from './ca.js';
 import type { AccessTokenClaims, FakeEntra } from './entra.js';
+import { startHttpFake, type FakeRequest, type JsonReply } from './httpFake.js';
 
 export interface FakeSecret {
   value: string;
@@ -55,12 +51,6 @@ interface Version {
   created: number;
 }
 
-interface Reply {
-  status: number;
-  body?: object;
-  headers?: Record<string, string>;
-}
-
 const unixSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
 /**
@@ -91,14 +81,16 @@ export async function startFakeKeyVault(options: { entra: FakeEntra; secrets?: R
   const forbidden = new Set<string>();
   let injected: { status: number; remaining: number } | undefined;
 
-  const server = createServer(loadOrCreateLocalCa().issue([KEY_VAULT_HOST, 'localhost']), (req, res) => {
-    const reply = answer(req);
-    vault.requests.push({ method: req.method ?? '', path: new URL(req.url ?? '/', 'https://kv').pathname, status: reply.status });
-    send(res, reply);
+  const server = await startHttpFake({
+    tlsHostnames: [KEY_VAULT_HOST, 'localhost'],
+    answer: (req) => {
+      const reply = respond(req);
+      vault.requests.push({ method: req.method, path: req.url.pathname, status: reply.status });
+      return reply;
+    },
+    headers: () => ({ 'x-ms-request-id': randomUUID(), 'x-ms-keyvault-service-version': '1.9.0.0' }),
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `https://${KEY_VAULT_HOST}:${(server.address() as AddressInfo).port}`;
+  const url = `https://${KEY_VAULT_HOST}:${server.port}`;
 
   const vault: FakeKeyVault = {
     url,
@@ -121,17 +113,11 @@ export async function startFakeKeyVault(options: { entra: FakeEntra; secrets?: R
       injected = { status, remaining: count };
     },
     requests: [],
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    close: () => server.close(),
   };
   for (const [name, secret] of Object.entries(options.secrets ?? {})) vault.setSecret(name, secret);
 
-  function answer(req: IncomingMessage): Reply {
-    const requestUrl = new URL(req.url ?? '/', url);
+  function respond(req: FakeRequest): JsonReply {
     const { caller, challenge } = authenticate(req.headers.authorization);
     if (challenge) return challenge;
 
@@ -144,13 +130,13 @@ export async function startFakeKeyVault(options: { entra: FakeEntra; secrets?: R
         headers: injected.status === 429 || injected.status === 503 ? { 'retry-after': '1' } : undefined,
       };
     }
-    if (!requestUrl.searchParams.get('api-version')) {
+    if (!req.url.searchParams.get('api-version')) {
       return keyVaultError(400, 'BadParameter', 'The request URI must carry an api-version query parameter.');
     }
     // GET /secrets/{name}, /secrets/{name}/ (the SDK's form without a version) or /secrets/{name}/{version}
-    const match = /^\/secrets\/([0-9a-zA-Z-]{1,127})(?:\/([^/]*))?$/.exec(requestUrl.pathname);
+    const match = /^\/secrets\/([0-9a-zA-Z-]{1,127})(?:\/([^/]*))?$/.exec(req.url.pathname);
     if (req.method !== 'GET' || !match) {
-      return keyVaultError(400, 'BadParameter', `The fake Key Vault answers only GET /secrets/{name}[/{version}], not ${req.method} ${requestUrl.pathname}.`);
+      return keyVaultError(400, 'BadParameter', `The fake Key Vault answers only GET /secrets/{name}[/{version}], not ${req.method} ${req.url.pathname}.`);
     }
     const [, name = '', versionId] = match;
     if (forbidden.has('*') || forbidden.has(caller.oid.toLowerCase())) return forbiddenByRbac(caller, name);
@@ -188,7 +174,7 @@ export async function startFakeKeyVault(options: { entra: FakeEntra; secrets?: R
   }
 
   /** The caller's token claims, or the 401 challenge that makes the SDK fetch a token. */
-  function authenticate(authorization: string | undefined): { caller: AccessTokenClaims; challenge?: never } | { caller?: never; challenge: Reply } {
+  function authenticate(authorization: string | undefined): { caller: AccessTokenClaims; challenge?: never } | { caller?: never; challenge: JsonReply } {
     const headers = {
       'www-authenticate': `Bearer authorization="${entra.authorityHost}/${entra.tenantId}", resource="${KEY_VAULT_RESOURCE}"`,
     };
@@ -204,7 +190,7 @@ export async function startFakeKeyVault(options: { entra: FakeEntra; secrets?: R
     }
   }
 
-  function forbiddenByRbac(caller: AccessTokenClaims, name: string): Reply {
+  function forbiddenByRbac(caller: AccessTokenClaims, name: string): JsonReply {
     return keyVaultError(
       403,
       'Forbidden',
@@ -221,16 +207,6 @@ export async function startFakeKeyVault(options: { entra: FakeEntra; secrets?: R
   return vault;
 }
 
-function keyVaultError(status: number, code: string, message: string, innerCode?: string): Reply {
+function keyVaultError(status: number, code: string, message: string, innerCode?: string): JsonReply {
   return { status, body: { error: { code, message, ...(innerCode ? { innererror: { code: innerCode } } : {}) } } };
-}
-
-function send(res: ServerResponse, reply: Reply) {
-  res.writeHead(reply.status, {
-    'content-type': 'application/json; charset=utf-8',
-    'x-ms-request-id': randomUUID(),
-    'x-ms-keyvault-service-version': '1.9.0.0',
-    ...reply.headers,
-  });
-  res.end(reply.body ? JSON.stringify(reply.body) : undefined);
 }

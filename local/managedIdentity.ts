@@ -12,11 +12,9 @@
  * its managed identity token cache is process-wide too. So: one fake per process, with
  * env() applied before the first token request.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { TOKEN_EXCHANGE_AUDIENCE, type FakeEntra } from './entra.js';
+import { startHttpFake, type FakeRequest, type JsonReply } from './httpFake.js';
 
 export interface FakeManagedIdentity {
   /** http://127.0.0.1:PORT/msi/token */
@@ -34,11 +32,6 @@ export interface FakeManagedIdentity {
 
 const API_VERSION = '2019-08-01';
 
-interface Reply {
-  status: number;
-  body: object;
-}
-
 /**
  * Starts the endpoint for one user-assigned identity (requests must name it by client_id or
  * object_id), or, with `systemAssigned`, one that also answers requests that name none.
@@ -54,15 +47,12 @@ export async function startFakeManagedIdentity(options: {
   const header = randomUUID();
   const requests: FakeManagedIdentity['requests'] = [];
 
-  const server = createServer((req, res) => send(res, answer(req)));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/msi/token`;
+  const server = await startHttpFake({ answer });
+  const endpoint = `http://127.0.0.1:${server.port}/msi/token`;
 
-  function answer(req: IncomingMessage): Reply {
-    const url = new URL(req.url ?? '/', endpoint);
-    if (req.method !== 'GET' || url.pathname !== '/msi/token') return failure(404, 'Not Found');
-    const query = url.searchParams;
+  function answer(req: FakeRequest): JsonReply {
+    if (req.method !== 'GET' || req.url.pathname !== '/msi/token') return failure(404, 'Not Found');
+    const query = req.url.searchParams;
     const resource = query.get('resource');
     requests.push({ resource: resource ?? '', clientId: query.get('client_id') ?? undefined });
 
@@ -102,20 +92,10 @@ export async function startFakeManagedIdentity(options: {
     principalId,
     env: () => ({ IDENTITY_ENDPOINT: endpoint, IDENTITY_HEADER: header, AZURE_CLIENT_ID: clientId }),
     requests,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    close: () => server.close(),
   };
 }
 
-function failure(statusCode: number, message: string): Reply {
+function failure(statusCode: number, message: string): JsonReply {
   return { status: statusCode, body: { statusCode, message, correlationId: randomUUID() } };
-}
-
-function send(res: ServerResponse, reply: Reply) {
-  res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(reply.body));
 }

@@ -4,6 +4,7 @@
  * is one more entry here and its two markers in README.md.
  */
 import { renderSettingsTable } from '../shared/config/renderSettingsTable.js';
+import { renderRemediesTable } from '../shared/errors/remediesTable.js';
 
 export interface ReadmeSection {
   /** The markers' name: `<!-- settings:start -->`. */
@@ -15,6 +16,7 @@ export interface ReadmeSection {
 
 export const README_SECTIONS: readonly ReadmeSection[] = [
   { name: 'settings', source: 'shared/config/settingsSchema.ts', render: renderSettingsTable },
+  { name: 'remedies', source: 'shared/errors/remedies/', render: renderRemediesTable },
 ];
 
 /** `readme` with every section's text between its markers replaced by what its renderer writes now. */

@@ -32,6 +32,5 @@ function settingsInvalid(problems: string[]): DrainError {
   return new DrainError(
     'SETTINGS_INVALID',
     `${problems.length} setting${problems.length === 1 ? ' is' : 's are'} not valid:\n` + problems.map((p) => `  - ${p}`).join('\n'),
-    "Fix the settings named above in the function app's configuration, the environment, or local.settings.json, then run again.",
   );
 }

@@ -13,11 +13,11 @@ export function withSettingsFile(path: string, env: NodeJS.ProcessEnv = process.
     throw new DrainError(
       'SETTINGS_INVALID',
       `Settings file ${path} could not be read: ${(error as Error).message}`,
-      'Give the path of a local.settings.json-style file: { "IsEncrypted": false, "Values": { "TENANT_ID": "...", ... } } (see local.settings.sample.json).',
+      { settingsFile: path },
     );
   }
   if (typeof values !== 'object' || values === null) {
-    throw new DrainError('SETTINGS_INVALID', `Settings file ${path} has no "Values" object.`, 'Use the layout of local.settings.sample.json.');
+    throw new DrainError('SETTINGS_INVALID', `Settings file ${path} has no "Values" object.`, { settingsFile: path });
   }
   return { ...env, ...(values as NodeJS.ProcessEnv) };
 }

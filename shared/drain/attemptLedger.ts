@@ -1,8 +1,8 @@
 /**
  * The attempt ledger: how often each message failed, across runs, and which
  * messages a step is handing off right now. It lives in the mailbox lease's
- * state blob (Exchange Online has no custom IMAP keywords to keep it in) and
- * is saved through the lease; this type is the only code that changes it.
+ * state blob (Exchange Online has no custom IMAP keywords to keep it in), is
+ * saved through the lease, and this type is the only code that changes it.
  *
  * What counts as an attempt: a failure that was the message's own (see
  * `own` in HandOffResult), and a drain that died while the message was in
@@ -11,8 +11,18 @@
 import type { HandOffResult } from './handOff.js';
 import type { DrainState } from '../outbox/mailboxLease.js';
 
+/** Where the ledger is kept: the lease's state, written back by save(). */
+export interface LedgerStore {
+  readonly state: DrainState;
+  save(): Promise<void>;
+}
+
 export class AttemptLedger {
-  constructor(private readonly state: DrainState) {}
+  constructor(private readonly store: LedgerStore) {}
+
+  private get state(): DrainState {
+    return this.store.state;
+  }
 
   /** Failed attempts of `uid` so far. */
   attemptsOf(uid: number): number {
@@ -20,49 +30,59 @@ export class AttemptLedger {
   }
 
   /**
-   * A new UIDVALIDITY renumbers the folder: the old counts name other
-   * messages now. Returns the UIDVALIDITY the ledger had, when it differs.
+   * At the start of a drain, with the folder's UIDVALIDITY and the UIDs it
+   * holds. A new UIDVALIDITY renumbered the folder: the old counts name other
+   * messages now, and are dropped. UIDs still in flight were being handed off
+   * when the last drain died, which counts as an attempt of each; they are
+   * returned (those still in the folder), to be tried alone. Counts of
+   * messages no longer in the folder are forgotten. Saved when anything changed.
    */
-  keyTo(uidValidity: number): number | undefined {
+  async recover(uidValidity: number, present: Set<number>): Promise<{ suspects: Set<number>; renumberedFrom?: number }> {
+    const before = JSON.stringify(this.state);
     const previous = this.state.uidValidity;
-    if (previous !== undefined && previous !== uidValidity) {
+    const renumberedFrom = previous !== undefined && previous !== uidValidity ? previous : undefined;
+    if (renumberedFrom !== undefined) {
       this.state.attempts = {};
       this.state.inFlight = [];
     }
     this.state.uidValidity = uidValidity;
-    return previous !== undefined && previous !== uidValidity ? previous : undefined;
-  }
-
-  /**
-   * At the start of a drain: UIDs still in flight were being handed off when
-   * the last drain died, and that counts as an attempt of each. Returns them
-   * (those still in the folder), to be tried alone. Counts of messages no longer
-   * in the folder are forgotten.
-   */
-  recoverFromDeath(present: Set<number>): Set<number> {
     const suspects = new Set(this.state.inFlight.filter((uid) => present.has(uid)));
     for (const uid of suspects) this.state.attempts[uid] = this.attemptsOf(uid) + 1;
     for (const uid of Object.keys(this.state.attempts)) if (!present.has(Number(uid))) delete this.state.attempts[uid];
     this.state.inFlight = [];
-    return suspects;
+    if (JSON.stringify(this.state) !== before) await this.store.save();
+    return { suspects, renumberedFrom };
   }
 
-  /** Before a step's hand-off (save the lease after): if the process dies now, these are the ones. */
-  begin(uids: number[]): void {
+  /**
+   * Once a step's bytes are in hand and just before they are parsed and handed
+   * off, the stretch where a message can kill the process: a drain that dies
+   * now is counted against these UIDs. Not before (a death while fetching is
+   * the network's or the host's), nor after (settle() clears it before the
+   * mailbox is touched).
+   */
+  async begin(uids: number[]): Promise<void> {
     this.state.inFlight = uids;
+    await this.store.save();
   }
 
-  /** After a step: own failures count, a handed-off or quarantined message is forgotten. */
-  settle(results: HandOffResult[]): void {
+  /**
+   * After a step's hand-offs, before the mailbox is touched: own failures
+   * count, a handed-off or quarantined message is forgotten, whatever happens
+   * to the process before it is settled.
+   */
+  async settle(results: HandOffResult[]): Promise<void> {
     for (const r of results) {
       if (r.outcome !== 'failed') delete this.state.attempts[r.uid];
       else if (r.own) this.state.attempts[r.uid] = this.attemptsOf(r.uid) + 1;
     }
     this.state.inFlight = [];
+    await this.store.save();
   }
 
-  /** A step that ended without results (the session or Storage went away): nothing counts. */
-  abandon(): void {
+  /** A step that ended without results (the session or Storage went away): nothing counts. Best effort. */
+  async abandon(): Promise<void> {
     this.state.inFlight = [];
+    await this.store.save().catch(() => {});
   }
 }

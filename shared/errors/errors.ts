@@ -1,15 +1,23 @@
 /**
  * The few kinds of failure an operator can act on. Each carries a stable `code`
- * (for alerts and tests), a `remedy` in an operator's words, and the original
- * error as `cause`. Anything else is a bug and surfaces as itself.
+ * (for alerts and tests), the facts its remedy needs (vault, mailbox, client
+ * ID...), and the original error as `cause`. The remedy itself is data, in
+ * remedies.ts, rendered only where output happens. Anything else is a bug and
+ * surfaces as itself.
  */
+import type { Facts } from './facts.js';
+import { renderRemedy } from './renderRemedy.js';
+import { REMEDIES } from './remedies.js';
 
 export type DrainErrorCode =
   | 'SETTINGS_INVALID'
+  | 'IDENTITY_UNAVAILABLE'
   | 'KEYVAULT_FORBIDDEN'
+  | 'KEYVAULT_SECRET_DISABLED'
   | 'KEYVAULT_NOT_FOUND'
   | 'KEYVAULT_UNREACHABLE'
   | 'KEYVAULT_UNAVAILABLE'
+  | 'KEYVAULT_FAILED'
   | 'CREDENTIAL_INVALID'
   | 'CREDENTIAL_EXPIRED'
   | 'CREDENTIAL_NOT_RSA'
@@ -21,6 +29,7 @@ export type DrainErrorCode =
   | 'ENTRA_RESOURCE_NOT_FOUND'
   | 'ENTRA_ASSERTION_INVALID'
   | 'ENTRA_UNAVAILABLE'
+  | 'ENTRA_TOKEN_MISMATCH'
   | 'ENTRA_TOKEN_FAILED'
   | 'IMAP_AUTH_FAILED'
   | 'IMAP_MAILBOX_NOT_CONNECTED'
@@ -28,29 +37,45 @@ export type DrainErrorCode =
   | 'IMAP_THROTTLED'
   | 'IMAP_TLS'
   | 'IMAP_UNREACHABLE'
+  | 'IMAP_CONNECTION_LOST'
   | 'IMAP_FOLDER_NOT_FOUND'
   | 'IMAP_UIDVALIDITY_CHANGED'
   | 'IMAP_CAPABILITY_MISSING'
   | 'IMAP_MESSAGE_UNREADABLE'
   | 'IMAP_FAILED'
   | 'STORAGE_FORBIDDEN'
+  | 'STORAGE_QUEUE_NOT_FOUND'
+  | 'STORAGE_CONTAINER_NOT_FOUND'
   | 'STORAGE_UNREACHABLE'
   | 'STORAGE_FAILED';
 
 export class DrainError extends Error {
   override readonly name = 'DrainError';
-
-  /** How long the service asked us to wait before trying again, when it said. */
-  readonly retryAfterMs?: number;
+  readonly facts: Readonly<Facts>;
 
   constructor(
     readonly code: DrainErrorCode,
     message: string,
-    readonly remedy: string,
-    options?: { cause?: unknown; retryAfterMs?: number },
+    facts: Facts = {},
+    options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.retryAfterMs = options?.retryAfterMs;
+    this.facts = { ...facts };
+  }
+
+  /** How long the service asked us to wait before trying again, when it said. */
+  get retryAfterMs(): number | undefined {
+    return this.facts.retryAfterMs;
+  }
+
+  /** True when the failure passes by itself (the next run tries again); false when it needs a person. */
+  get passes(): boolean {
+    return REMEDIES[this.code].passes;
+  }
+
+  /** What to do, in one line of an operator's words, with this setup's names filled in. */
+  get remedy(): string {
+    return renderRemedy(this.code, this.facts);
   }
 
   /** Message and remedy in one text, as an operator reads it in a log. */

@@ -107,45 +107,6 @@ export const consoleSink: LogSink = {
 };
 
 /**
- * The shape imapflow expects of a logger (pino-like: one object per call).
- * Its chatter goes to debug. Its warnings (failed commands) and errors
- * (connection errors) reach the drain as exceptions, which it reports with an
- * explanation, so they go to debug too.
- */
-export function imapLogger(logger: Logger, onCommandError: (error: unknown) => void = () => {}) {
-  const line = (entry: unknown) => {
-    if (typeof entry !== 'object' || entry === null) return format(entry);
-    const { msg, src, ...rest } = entry as Record<string, unknown>;
-    delete rest.cid;
-    const direction = src === 's' ? 'S: ' : src === 'c' ? 'C: ' : '';
-    const extra = Object.keys(rest).length > 0 ? ` ${safeJson(rest)}` : '';
-    return `imap ${direction}${String(msg ?? '')}${extra}`;
-  };
-  return {
-    trace: () => {},
-    debug: (entry: unknown) => logger.debug(line(entry)),
-    info: (entry: unknown) => logger.debug(line(entry)),
-    // imapflow reports a failed command only here (and returns false): keep the error.
-    warn: (entry: unknown) => {
-      const error = (entry as { err?: unknown } | null)?.err;
-      if (error) onCommandError(error);
-      logger.debug(line(entry));
-    },
-    // Connection errors reach the drain as exceptions, which it explains; the raw ones are for debugging.
-    error: (entry: unknown) => logger.debug(line(entry)),
-    fatal: (entry: unknown) => logger.error(line(entry)),
-  };
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  } catch {
-    return format(value);
-  }
-}
-
-/**
  * At debug level, the Azure SDK's own logs (token requests, Key Vault and
  * Storage calls) join ours, redacted like every other line. Only its "info"
  * level: the SDK logs secrets at "verbose", and we never go there.

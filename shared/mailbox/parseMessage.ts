@@ -6,7 +6,6 @@
  * from text, linkified links) are off, because they invent content the sender
  * did not send and cost time on hostile input.
  */
-import { createHash } from 'node:crypto';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import type { Address } from '../contract/queueMessage.js';
 
@@ -37,9 +36,6 @@ export class ParseError extends Error {
   override readonly name = 'ParseError';
 }
 
-export function sha256(content: Buffer | string): string {
-  return createHash('sha256').update(content).digest('hex');
-}
 
 /** Parses `raw`; throws ParseError when mailparser cannot make sense of it. */
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {

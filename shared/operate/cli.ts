@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { describe, isDrainError } from '../errors/errors.js';
 import { drain, isComplete, type DrainReport } from '../drain/drain.js';
 import { runDoctor } from './doctor.js';
-import { consoleSink, createLogger } from '../errors/logger.js';
+import { CredentialCache } from '../identity/credential.js';
+import { consoleSink, createLogger, routeAzureSdkLogs } from '../errors/logger.js';
 import { printable, printableJson } from './printable.js';
 import { loadSettings } from '../config/loadSettings.js';
 import { withSettingsFile } from '../config/withSettingsFile.js';
@@ -51,16 +52,20 @@ export async function main(argv: string[], out: (line: string) => void = console
     print(...USAGE.split('\n'));
     return parsed.values.help ? EXIT.ok : EXIT.usage;
   }
+  // One command, one process: its credentials live as long as the command.
+  const credentials = new CredentialCache();
   if (command === 'doctor') {
     // The doctor calls `out` once per line: each call is escaped whole.
-    const { ok } = await runDoctor(process.env, (line) => print(line), { settingsFile: parsed.values.settings });
+    const { ok } = await runDoctor(process.env, (line) => print(line), { settingsFile: parsed.values.settings, credentials });
     return ok ? EXIT.ok : EXIT.failed;
   }
 
   try {
     const env = parsed.values.settings ? withSettingsFile(parsed.values.settings) : process.env;
     const settings = loadSettings(env);
-    const report = await drain(settings, createLogger(consoleSink, settings.logLevel));
+    const logger = createLogger(consoleSink, settings.logLevel);
+    routeAzureSdkLogs(logger, settings.logLevel);
+    const report = await drain(settings, logger, { credentials });
     out(parsed.values.json ? printableJson(report) : formatReport(report));
     return isComplete(report) ? EXIT.ok : EXIT.incomplete;
   } catch (error) {

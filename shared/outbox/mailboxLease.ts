@@ -53,7 +53,7 @@ export class MailboxLease {
   static async acquire(container: ContainerClient, mailbox: string, folder: string, logger: Logger): Promise<MailboxLease | undefined> {
     const key = createHash('sha256').update(`${mailbox.toLowerCase()}\n${folder}`).digest('hex');
     const blob = container.getBlockBlobClient(`locks/${key}.json`);
-    const where = `lease blob ${blob.name} in container ${container.containerName}`;
+    const where = { container: container.containerName, blob: blob.name };
     try {
       // Create the blob once; never overwrite one that exists (it holds the state).
       await blob.uploadData(Buffer.from('{}'), { conditions: { ifNoneMatch: '*' }, abortSignal: storageDeadline() }).catch((error: { statusCode?: number }) => {
@@ -89,7 +89,7 @@ export class MailboxLease {
         abortSignal: storageDeadline(),
       });
     } catch (error) {
-      throw explainStorageError(error, `lease blob ${this.blob.name}`);
+      throw explainStorageError(error, { container: this.blob.containerName, blob: this.blob.name });
     }
   }
 

@@ -11,7 +11,6 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/identity';
 import { explainStorageError } from '../errors/explain.js';
-import { sha256 } from '../mailbox/parseMessage.js';
 import { encodeForQueue, QUEUE_JSON_LIMIT, type PoisonMessage, type QueueMessage } from '../contract/queueMessage.js';
 import { MailboxLease } from './mailboxLease.js';
 import { BLOCK_BYTES, STORAGE_RETRY, storageDeadline } from './storageLimits.js';
@@ -99,9 +98,9 @@ export class Outbox {
         concurrency: 2,
       });
     } catch (error) {
-      throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
+      throw explainStorageError(error, { container: this.container.containerName, blob: name });
     }
-    return { blobUrl: publicUrl(blob.url), size: content.length, sha256: sha256(content) };
+    return { blobUrl: publicUrl(blob.url), size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
   }
 
   /**
@@ -127,7 +126,7 @@ export class Outbox {
       // The deadline follows the message's size, as for every other call (a server may send up to twice it).
       await blob.uploadStream(counted, BLOCK_BYTES, 2, { abortSignal: storageDeadline(expectedBytes * 2), blobHTTPHeaders: { blobContentType: contentType } });
     } catch (error) {
-      throw explainStorageError(error, `blob ${name} in container ${this.container.containerName}`);
+      throw explainStorageError(error, { container: this.container.containerName, blob: name });
     }
     return { blobUrl: publicUrl(blob.url), size, sha256: hash.digest('hex') };
   }
@@ -140,7 +139,7 @@ export class Outbox {
         abortSignal: storageDeadline(),
       });
     } catch (error) {
-      throw explainStorageError(error, `queue ${this.poisonQueue.name}`);
+      throw explainStorageError(error, { queue: this.poisonQueue.name });
     }
   }
 
@@ -164,7 +163,7 @@ export class Outbox {
     try {
       await this.queue.sendMessage(encodeForQueue(queued), { messageTimeToLive: NEVER_EXPIRES, abortSignal: storageDeadline() });
     } catch (error) {
-      throw explainStorageError(error, `queue ${this.queue.name}`);
+      throw explainStorageError(error, { queue: this.queue.name });
     }
     return { viaBlob };
   }

@@ -7,7 +7,8 @@
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { BATCH_SIZE, drain, isComplete, type DrainReport } from '../../shared/drain/drain.js';
+import { drain, isComplete, type DrainReport } from '../../shared/drain/drain.js';
+import { BATCH_SIZE } from '../../shared/drain/plan.js';
 import { loadOrCreateLocalCa } from '../../local/ca.js';
 import { capturingLogger, type TestStack, useTestStack } from '../support/localStack.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import functions, { type Timer } from '@azure/functions';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { drainMailbox } from '../../functions/drainMailbox.js';
-import { forgetCredentials } from '../../shared/identity/credential.js';
+import { CredentialCache } from '../../shared/identity/credential.js';
 import { DEFAULT_FUNCTION_TIMEOUT_MS, functionTimeoutMs } from '../../shared/config/hostConfig.js';
 import { registerSecret } from '../../shared/errors/logger.js';
 import { Mailbox } from '../../shared/mailbox/mailbox.js';
@@ -18,7 +18,8 @@ before(async () => {
 });
 after(() => stack.stop());
 // Each test starts as a new process would: nothing cached from the last one.
-beforeEach(() => forgetCredentials());
+let credentials: CredentialCache;
+beforeEach(() => (credentials = new CredentialCache()));
 
 const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
 
@@ -48,7 +49,7 @@ test('the timer handler drains the mailbox with the app settings', async () => {
   const restore = withAppSettings(stack.settings);
   try {
     const { context, lines } = invocation();
-    await drainMailbox(timer, context);
+    await drainMailbox(timer, context, credentials);
     assert.ok(lines.some((l) => l.level === 'information' && /3 found, 3 handed off/.test(l.text)), JSON.stringify(lines));
   } finally {
     restore();
@@ -63,7 +64,7 @@ test('a failed drain fails the invocation and logs what to do', async () => {
   const restore = withAppSettings({ ...stack.settings, CLIENT_SECRET_NAME: 'deleted-secret' });
   try {
     const { context, lines } = invocation();
-    await assert.rejects(drainMailbox(timer, context), { code: 'KEYVAULT_NOT_FOUND' });
+    await assert.rejects(drainMailbox(timer, context, credentials), { code: 'KEYVAULT_NOT_FOUND' });
     const logged = lines.find((l) => l.level === 'error');
     assert.ok(logged, 'the error is logged');
     assert.match(logged.text, /\[KEYVAULT_NOT_FOUND\][\s\S]*What to do: Store the client secret/);
@@ -126,7 +127,7 @@ describe('what the function hands the host is redacted', () => {
     });
     try {
       const { context, lines } = invocation();
-      const error = await hostSees(drainMailbox(timer, context), secrets);
+      const error = await hostSees(drainMailbox(timer, context, credentials), secrets);
       assert.equal(error.code, 'ENTRA_TOKEN_FAILED');
       assert.equal(error.name, 'DrainError');
       assert.match(error.message, /AADSTS9002313/, 'what Entra said, less the secrets');
@@ -165,7 +166,7 @@ describe('what the function hands the host is redacted', () => {
     });
     const restore = withAppSettings(stack.settings);
     try {
-      const error = await hostSees(drainMailbox(timer, invocation().context), secrets);
+      const error = await hostSees(drainMailbox(timer, invocation().context, credentials), secrets);
       assert.equal(open.mock.callCount(), 1);
       assert.equal(error.name, 'TypeError');
       assert.equal(error.code, 'ERR_SOMETHING');
@@ -184,7 +185,7 @@ describe('what the function hands the host is redacted', () => {
     });
     const restore = withAppSettings(stack.settings);
     try {
-      const error = await hostSees(drainMailbox(timer, invocation().context), [JWT]);
+      const error = await hostSees(drainMailbox(timer, invocation().context, credentials), [JWT]);
       assert.equal(error.message, 'unexpected: [REDACTED]');
     } finally {
       open.mock.restore();
@@ -200,7 +201,7 @@ describe('the platform identity in the function app', () => {
     const chained = mock.method(DefaultAzureCredential.prototype, 'getToken');
     const restore = withAppSettings(stack.settings);
     try {
-      await drainMailbox(timer, invocation().context);
+      await drainMailbox(timer, invocation().context, credentials);
       assert.ok(managed.mock.callCount() > 0, 'the managed identity got the Key Vault token');
       assert.equal(chained.mock.callCount(), 0, 'DefaultAzureCredential was not used');
     } finally {
@@ -216,11 +217,11 @@ describe('the platform identity in the function app', () => {
     const restore = withAppSettings({ ...stack.settings, AZURE_CLIENT_ID: unknown });
     try {
       const { context, lines } = invocation();
-      const error = await drainMailbox(timer, context).then(
+      const error = await drainMailbox(timer, context, credentials).then(
         () => assert.fail('the drain succeeded'),
         (e: unknown) => e as Error & { code?: string },
       );
-      assert.equal(error.code, 'KEYVAULT_FORBIDDEN');
+      assert.equal(error.code, 'IDENTITY_UNAVAILABLE');
       assert.match(error.message, new RegExp(`managed identity \\(user-assigned identity ${unknown}\\) could not get a token for Key Vault .*: Unable to load the proper Managed Identity\\.$`));
       assert.doesNotMatch(error.message, /ChainedTokenCredential|EnvironmentCredential|AzureCliCredential|Visual Studio/);
       assert.match(lines.find((l) => l.level === 'error')?.text ?? '', /What to do: Assign the identity to the function app .* AZURE_CLIENT_ID to its client ID/);
@@ -270,7 +271,7 @@ describe('function timeout', () => {
     const restore = withAppSettings(stack.settings);
     try {
       const { context, lines } = invocation();
-      await assert.rejects(module.drainMailbox(timer, context), /2 found, 0 handed off, .* 2 left for the next run \(stopped: the time budget is spent/);
+      await assert.rejects(module.drainMailbox(timer, context, credentials), /2 found, 0 handed off, .* 2 left for the next run \(stopped: the time budget is spent/);
       assert.ok(lines.some((l) => l.level === 'warning' && /Stopping early: the time budget is spent/.test(l.text)), JSON.stringify(lines));
     } finally {
       restore();

@@ -7,7 +7,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { drain, isComplete } from '../../shared/drain/drain.js';
-import { appCredential, forgetCredentials } from '../../shared/identity/credential.js';
+import { CredentialCache } from '../../shared/identity/credential.js';
 import { DrainError } from '../../shared/errors/errors.js';
 import { runDoctor } from '../../shared/operate/doctor.js';
 import { IMAP_ROLE } from '../../local/stack.js';
@@ -33,7 +33,6 @@ describe('credentials against Dovecot', { skip: dovecotAvailable.available ? fal
     await stack?.stop();
   });
   beforeEach(async () => {
-    forgetCredentials();
     stack.entra.addApp({ clientId: stack.clientId, secret: stack.clientSecret, roles: [IMAP_ROLE] });
     stack.vault.setSecret('mail-drain-client-secret', { value: stack.clientSecret });
     await stack.drainQueue();
@@ -85,7 +84,7 @@ describe('credentials against Dovecot', { skip: dovecotAvailable.available ? fal
   test('rotation: a rotated secret is picked up without a restart', async () => {
     const { settings } = await mailboxWithMail();
     const logger = capturingLogger();
-    const app = await appCredential(settings, logger.logger);
+    const app = await new CredentialCache().get(settings, logger.logger);
     await app.mailboxToken(logger.logger);
     const rotated = 'rotated~dovecot-secret-0123456789';
     stack.entra.addApp({ clientId: stack.clientId, secret: rotated, roles: [IMAP_ROLE] });
@@ -103,7 +102,6 @@ describe('credentials against Dovecot', { skip: dovecotAvailable.available ? fal
     const lines = await drainsBoth();
     assert.ok(lines.some((l) => /expires on .* \(in 2 days\)\. Renew it before then/.test(l)), lines.join('\n'));
 
-    forgetCredentials();
     stack.vault.setSecret('mail-drain-client-secret', { value: stack.clientSecret, expiresOn: new Date(Date.now() - 1000) });
     const { mailbox, settings } = await mailboxWithMail();
     const tokenRequests = stack.entra.requests.length;
@@ -139,7 +137,6 @@ describe('credentials against Dovecot', { skip: dovecotAvailable.available ? fal
     const healthy = await runDoctor(env, () => {});
     assert.equal(healthy.ok, true, JSON.stringify(healthy.steps, null, 2));
     await dovecot.revoke(mailbox);
-    forgetCredentials();
     const broken = await runDoctor(env, () => {});
     assert.equal(broken.ok, false);
     const imap = broken.steps.find((s) => s.name === 'imap');
@@ -151,11 +148,12 @@ describe('credentials against Dovecot', { skip: dovecotAvailable.available ? fal
   test('debug logging against Dovecot leaks no secret, token or XOAUTH2 string', async () => {
     const { settings } = await mailboxWithMail({ LOG_LEVEL: 'debug' });
     const { lines, logger } = capturingLogger();
-    await drain(settings, logger);
+    const credentials = new CredentialCache();
+    await drain(settings, logger, { credentials });
     const output = lines.join('\n');
     assert.match(output, /imap C: .*AUTHENTICATE XOAUTH2/);
-    // The token the drain used: MSAL's cached one for this credential.
-    const token = (await (await appCredential(settings, capturingLogger().logger)).mailboxToken(capturingLogger().logger)).token;
+    // The token the drain used: MSAL's cached one for the drain's credential.
+    const token = (await (await credentials.get(settings, capturingLogger().logger)).mailboxToken(capturingLogger().logger)).token;
     const xoauth2 = Buffer.from(`user=${settings.mailbox}\x01auth=Bearer ${token}\x01\x01`).toString('base64');
     for (const secret of [stack.clientSecret, token, xoauth2]) assert.ok(!output.includes(secret.slice(0, 40)), `leaked ${secret.slice(0, 8)}…`);
   });

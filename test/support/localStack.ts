@@ -8,7 +8,6 @@ import { demoMessages, type DemoMessage } from '../../local/demoMailbox.js';
 import { startLocalStack, type LocalStack, type StackOptions } from '../../local/stack.js';
 import type { SeedMessage } from '../../local/imapServer.js';
 import { after, before, beforeEach } from 'node:test';
-import { forgetCredentials } from '../../shared/identity/credential.js';
 import { decodeFromQueue, poisonMessageSchema, type PoisonMessage, type QueueMessage } from '../../shared/contract/queueMessage.js';
 import { createLogger, type LogSink } from '../../shared/errors/logger.js';
 import { loadSettings } from '../../shared/config/loadSettings.js';
@@ -78,8 +77,8 @@ export type SeededDemo = Awaited<ReturnType<typeof seededDemo>>;
 
 /**
  * The hooks every integration test file needs: one stack for the file, and
- * each test starting as a new process would (no cached credential) with empty
- * queues. `ready` receives the stack and the demo messages once they exist.
+ * each test with empty queues. (A drain without a CredentialCache reads its
+ * own credential, as a new process would.) `ready` receives the stack and the demo messages once they exist.
  */
 export function useTestStack(ready: (stack: TestStack, seeded: SeededDemo) => void): void {
   let stack: TestStack | undefined;
@@ -90,7 +89,6 @@ export function useTestStack(ready: (stack: TestStack, seeded: SeededDemo) => vo
   });
   after(() => stack?.stop());
   beforeEach(async () => {
-    forgetCredentials();
     await stack!.drainQueue();
     await stack!.drainPoisonQueue();
   });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { messageKey, poisonMessageJsonSchema, queueMessageJsonSchema, QUEUE_JSON_LIMIT } from '../../../shared/contract/queueMessage.js';
-import { inBatches } from '../../../shared/drain/drain.js';
+import { inBatches } from '../../../shared/drain/plan.js';
 
 test('the committed JSON Schemas are the ones generated from the code', () => {
   for (const [file, generated] of [

@@ -6,7 +6,7 @@ import { messageKey, queueMessageSchema, type MailMessage } from '../../../share
 import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../../support/localStack.js';
 import { startFaultyProxy } from '../../support/faultyProxy.js';
 import { expectDrainError } from '../../support/assertions.js';
-import { BATCH_SIZE } from '../../../shared/drain/drain.js';
+import { BATCH_SIZE } from '../../../shared/drain/plan.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

@@ -4,7 +4,7 @@ import { generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:cr
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import forge from 'node-forge';
 import { drain, isComplete } from '../../../shared/drain/drain.js';
-import { appCredential, CREDENTIAL_MAX_AGE_MS, platformCredential } from '../../../shared/identity/credential.js';
+import { CREDENTIAL_MAX_AGE_MS, CredentialCache, platformCredential } from '../../../shared/identity/credential.js';
 import { DrainError } from '../../../shared/errors/errors.js';
 import { loadSettings } from '../../../shared/config/loadSettings.js';
 import { IMAP_ROLE } from '../../../local/stack.js';
@@ -154,7 +154,7 @@ describe('a certificate without an RSA key', () => {
       assert.equal(error.code, 'CREDENTIAL_NOT_RSA', error.explain());
       assert.match(error.message, /"mail-drain-cert" has a key of type EC \(prime256v1\); Entra ID accepts client assertions signed with RSA keys only/);
       assert.match(error.remedy, /^Entra ID supports RSA certificates only\./);
-      assert.match(error.remedy, /az keyvault certificate create --vault-name kv --name mail-drain-cert --policy @infra\/certificate-policy\.json \(its keyType is RSA\)/);
+      assert.match(error.remedy, /\(the policy's keyType is RSA\): az keyvault certificate create --vault-name kv --name mail-drain-cert --policy @infra\/certificate-policy\.json\./);
       assert.match(error.remedy, /openssl req -x509 -newkey rsa:2048/);
       assert.match(error.remedy, new RegExp(`az ad app credential reset --id ${stack.clientId} --cert @app.cer --append`));
       assert.equal(stack.entra.requests.length, tokenRequests, 'Entra ID was not called');
@@ -196,13 +196,14 @@ describe('rotation', () => {
   test('a secret rotated in Key Vault is used at once when Entra rejects the cached one', async () => {
     const settings = stack.settingsWith();
     const { lines, logger } = capturingLogger();
-    const app = await appCredential(settings, logger);
+    const credentials = new CredentialCache();
+    const app = await credentials.get(settings, logger);
     await app.mailboxToken(logger);
     const rotated = 'rotated~secret-value-0123456789';
     stack.entra.addApp({ clientId: stack.clientId, secret: rotated, roles: [IMAP_ROLE] });
     stack.vault.setSecret('mail-drain-client-secret', { value: rotated });
     // The next run in this process: the cached credential, and Exchange wants a new token.
-    assert.equal(await appCredential(settings, logger), app, 'the credential is kept across runs');
+    assert.equal(await credentials.get(settings, logger), app, 'the credential is kept across runs');
     const token = await app.mailboxToken(logger, { fresh: true });
     assert.equal(stack.entra.verifyAccessToken(token.token, 'https://outlook.office365.com').appid, stack.clientId);
     assert.ok(lines.some((l) => /rejected the cached secret; using version/.test(l)), lines.join('\n'));
@@ -213,10 +214,11 @@ describe('rotation', () => {
   test('a credential older than an hour is read again from Key Vault', async () => {
     const settings = stack.settingsWith();
     const logger = capturingLogger().logger;
-    const first = await appCredential(settings, logger);
-    assert.equal(await appCredential(settings, logger), first, 'kept across runs');
+    const credentials = new CredentialCache();
+    const first = await credentials.get(settings, logger);
+    assert.equal(await credentials.get(settings, logger), first, 'kept across runs');
     const reads = stack.vault.requests.length;
-    const later = await appCredential(settings, logger, Date.now() + CREDENTIAL_MAX_AGE_MS + 1000);
+    const later = await credentials.get(settings, logger, Date.now() + CREDENTIAL_MAX_AGE_MS + 1000);
     assert.notEqual(later, first, 'read again after an hour');
     assert.ok(stack.vault.requests.length > reads, 'Key Vault was asked');
   });

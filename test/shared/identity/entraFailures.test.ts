@@ -7,7 +7,6 @@ import { beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { drain } from '../../../shared/drain/drain.js';
-import { forgetCredentials } from '../../../shared/identity/credential.js';
 import { IMAP_ROLE } from '../../../local/stack.js';
 import { expectDrainError } from '../../support/assertions.js';
 import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../../support/localStack.js';
@@ -68,7 +67,7 @@ test('the token endpoint failing for a while (503) is retried by the SDK; failin
   assert.equal(report.handedOff.length, 1, 'one 503 is retried');
   await stack.drainQueue();
   await stack.reseed(seeded.messages.slice(0, 1));
-  forgetCredentials(); // a new process: no token cached
+  // A new drain: its own credential, no token cached.
   stack.entra.failNext(503, undefined, 20);
   try {
     const error = await failsWith('ENTRA_UNAVAILABLE');

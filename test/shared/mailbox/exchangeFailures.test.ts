@@ -8,9 +8,10 @@ import { createServer } from 'node:tls';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import forge from 'node-forge';
-import { BATCH_SIZE, drain, isComplete } from '../../../shared/drain/drain.js';
-import { forgetCredentials } from '../../../shared/identity/credential.js';
+import { drain, isComplete } from '../../../shared/drain/drain.js';
+import { BATCH_SIZE } from '../../../shared/drain/plan.js';
 import { DrainError } from '../../../shared/errors/errors.js';
+import { routeAzureSdkLogs } from '../../../shared/errors/logger.js';
 import { EXCHANGE_RESPONSES } from '../../../local/imapServer.js';
 import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../../support/localStack.js';
 import { makeAppCertificate } from '../../support/certificates.js';
@@ -93,7 +94,6 @@ test('persistent throttling ends the run cleanly: handed off, not settled, re-de
   assert.equal(stack.imap.messages('INBOX').length, 3, 'nothing settled');
 
   stack.imap.intercept(undefined);
-  forgetCredentials();
   const rerun = await drain(stack.settingsWith(), capturingLogger().logger);
   assert.ok(isComplete(rerun));
   assert.deepEqual((await stack.drainQueue()).map((m) => m.id).sort(), queued.map((m) => m.id).sort(), 'same ids on re-delivery');
@@ -129,12 +129,15 @@ test('debug logging shows the conversation but never a secret, token, key or XOA
   const cert = makeAppCertificate();
   const secretRun = capturingLogger();
   const tokensBefore = stack.tokensSeen.length;
+  // As the entry points do (the function, the CLI): the Azure SDK's logs join ours at debug.
+  routeAzureSdkLogs(secretRun.logger, 'debug');
   await drain(stack.settingsWith({ LOG_LEVEL: 'debug' }), secretRun.logger);
 
   await stack.reseed(seeded.messages.slice(0, 1));
   stack.entra.addApp({ clientId: stack.clientId, secret: stack.clientSecret, certificatePem: cert.certificatePem });
   stack.vault.setSecret('mail-drain-cert', { value: cert.pem, contentType: 'application/x-pem-file' });
   const certificateRun = capturingLogger();
+  routeAzureSdkLogs(certificateRun.logger, 'debug');
   await drain(stack.settingsWith({ LOG_LEVEL: 'debug', CREDENTIAL_TYPE: 'certificate', CLIENT_CERTIFICATE_NAME: 'mail-drain-cert' }), certificateRun.logger);
 
   const output = [...secretRun.lines, ...certificateRun.lines].join('\n');

@@ -1,10 +1,9 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { EXIT } from '../../../shared/operate/cli.js';
 import { printable, printableJson } from '../../../shared/operate/printable.js';
 import { runCli } from '../../support/cli.js';
-import { forgetCredentials } from '../../../shared/identity/credential.js';
 import { seededDemo, startTestStack, type TestStack } from '../../support/localStack.js';
 
 let stack: TestStack;
@@ -12,8 +11,6 @@ before(async () => {
   stack = await startTestStack();
 });
 after(() => stack.stop());
-// Each test starts as a new process would: nothing cached from the last one.
-beforeEach(() => forgetCredentials());
 
 test('drain exits 0 and prints what it handed off', async () => {
   const { demo, messages } = await seededDemo();

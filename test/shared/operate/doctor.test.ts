@@ -1,11 +1,11 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { EXIT } from '../../../shared/operate/cli.js';
 import { runCli } from '../../support/cli.js';
-import { appCredential, forgetCredentials } from '../../../shared/identity/credential.js';
-import { remedyLines, runDoctor, type DoctorResult, type StepName } from '../../../shared/operate/doctor.js';
+import { CredentialCache } from '../../../shared/identity/credential.js';
+import { runDoctor, type DoctorResult, type StepName } from '../../../shared/operate/doctor.js';
 import { loadSettings } from '../../../shared/config/loadSettings.js';
 import { capturingLogger, seededDemo, startTestStack, type TestStack } from '../../support/localStack.js';
 
@@ -18,19 +18,17 @@ before(async () => {
   await stack.reseed((await seededDemo()).messages.slice(0, 2));
 });
 after(() => stack.stop());
-// Each test starts as a new process would: nothing cached from the last one.
-beforeEach(() => forgetCredentials());
 
 /**
- * Runs the doctor twice with the same settings: through runDoctor, for its
- * steps and checklist, and through the command line, for its exit code.
+ * Runs the doctor twice with the same settings, each as a new process would
+ * (its own credentials): through runDoctor, for its steps and checklist, and
+ * through the command line, for its exit code.
  */
 async function doctor(overrides: Record<string, string | undefined> = {}) {
   const env = { ...stack.settings, ...overrides };
   const lines: string[] = [];
   const { logs, sink } = capturingSink();
   const result = await runDoctor(env, (line) => lines.push(line), { logSink: sink });
-  forgetCredentials();
   const cli = await runCli(['doctor'], env);
   return { result, output: lines.join('\n'), logs, code: cli.code, cliOutput: cli.output };
 }
@@ -83,7 +81,8 @@ test('a healthy setup passes every step, shows what the token grants, and prints
   const env = { ...stack.settings, ...overrides };
   const lines: string[] = [];
   const { logs, sink } = capturingSink();
-  const result = await runDoctor(env, (line) => lines.push(line), { logSink: sink });
+  const credentials = new CredentialCache();
+  const result = await runDoctor(env, (line) => lines.push(line), { logSink: sink, credentials });
   const output = lines.join('\n');
 
   assert.equal(result.ok, true, output);
@@ -104,7 +103,7 @@ test('a healthy setup passes every step, shows what the token grants, and prints
 
   // The very token the doctor got (still in the cached credential's token cache) appears nowhere.
   const { logger } = capturingLogger();
-  const { token: accessToken } = await (await appCredential(loadSettings(env), logger)).mailboxToken(logger);
+  const { token: accessToken } = await (await credentials.get(loadSettings(env), logger)).mailboxToken(logger);
   for (const text of [output, JSON.stringify(result), logs.join('\n')]) {
     assert.ok(!text.includes(accessToken), 'no token');
     for (const part of accessToken.split('.')) assert.ok(!text.includes(part), 'no part of the token');
@@ -121,7 +120,6 @@ test('a healthy setup passes every step, shows what the token grants, and prints
   assert.deepEqual(probes, []);
   assert.equal(stack.imap.messages('INBOX').length, 2);
 
-  forgetCredentials();
   const cli = await runCli(['doctor'], env);
   assert.equal(cli.code, EXIT.ok, cli.output);
   assert.ok(!cli.output.includes('eyJ') && !cli.output.includes(stack.clientSecret));
@@ -231,10 +229,11 @@ test('an unreachable IMAP server fails the IMAP step with the host and port to c
   assert.match(run.output, /^\[FAIL\] IMAP: \[IMAP_UNREACHABLE\] Could not connect to the IMAP server localhost:1/m);
 });
 
-test('a missing queue fails the queue step; the container is still checked', async () => {
+test('a missing queue fails the queue step with its own code and the command that creates it; the container is still checked', async () => {
   const run = await doctor({ OUTPUT_QUEUE: 'some-missing-queue' });
-  assertFailsAt(run, 'queue', 'STORAGE_FAILED', { remedy: /the queues and the container/ });
-  assert.match(run.output, /^\[FAIL\] Queue: \[STORAGE_FAILED\] queue some-missing-queue does not exist/m);
+  assertFailsAt(run, 'queue', 'STORAGE_QUEUE_NOT_FOUND', { remedy: /the queues and the container/ });
+  assert.match(run.output, /^\[FAIL\] Queue: \[STORAGE_QUEUE_NOT_FOUND\] queue some-missing-queue does not exist/m);
+  assert.match(run.output, /^ {11}az storage queue create --name some-missing-queue /m);
 });
 
 test('a storage connection string the SDK cannot parse fails both storage steps, not the run', async () => {
@@ -273,23 +272,4 @@ test('a schedule that names hours gets the note that NCRONTAB runs in UTC in Azu
     output,
     /^\[ok\] {3}Settings: valid: .*\n {7}DRAIN_SCHEDULE "0 30 7 \* \* Mon-Fri" names hours \(7\), and they are UTC: on Flex Consumption \(the template's plan\) and Linux Consumption, NCRONTAB runs in UTC and WEBSITE_TIME_ZONE is not supported, so write the hours in UTC\.$/m,
   );
-});
-
-test('remedies print one clause per line and each command on a line of its own', () => {
-  assert.deepEqual(
-    remedyLines('Grant access (see the portal; not the app registration): New-ServicePrincipal -AppId a -ObjectId b; Add-MailboxPermission -Identity m -User b. Changes can take up to an hour, e.g. INBOX.'),
-    [
-      'Grant access (see the portal; not the app registration):',
-      '  New-ServicePrincipal -AppId a -ObjectId b',
-      '  Add-MailboxPermission -Identity m -User b',
-      'Changes can take up to an hour, e.g. INBOX.',
-    ],
-  );
-  assert.deepEqual(remedyLines('Renew it: az ad app credential reset --id a, then az keyvault secret set --name b, or keep it; or create them; then run az x y.'), [
-    'Renew it:',
-    '  az ad app credential reset --id a',
-    '  az keyvault secret set --name b, or keep it; or create them',
-    'then run',
-    '  az x y',
-  ]);
 });

@@ -1,48 +1,63 @@
-/** The attempt ledger on its own: what counts, what is forgotten, what a death leaves behind. */
+/** The attempt ledger on its own: what counts, what is forgotten, what a death leaves behind, and when it is saved. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AttemptLedger } from '../../../shared/drain/attemptLedger.js';
+import { AttemptLedger, type LedgerStore } from '../../../shared/drain/attemptLedger.js';
 import type { HandOffResult } from '../../../shared/drain/handOff.js';
 import type { DrainState } from '../../../shared/outbox/mailboxLease.js';
 
 const failed = (uid: number, own: boolean): HandOffResult => ({ outcome: 'failed', uid, id: `id${uid}`, error: new Error('x'), own });
 const quarantined = (uid: number): HandOffResult => ({ outcome: 'quarantined', uid, id: `id${uid}`, reason: 'max-attempts', detail: '', rawBlobUrl: null });
 
-test('own failures count, passing ones never, and a settled message is forgotten', () => {
-  const state: DrainState = { attempts: {}, inFlight: [] };
-  const ledger = new AttemptLedger(state);
-  ledger.begin([1, 2, 3]);
-  assert.deepEqual(state.inFlight, [1, 2, 3], 'in flight before the hand-off');
-  ledger.settle([failed(1, true), failed(2, false), quarantined(3)]);
-  assert.equal(ledger.attemptsOf(1), 1);
-  assert.equal(ledger.attemptsOf(2), 0, 'Storage down is not the message\'s fault');
-  assert.deepEqual(state.inFlight, []);
-  ledger.settle([failed(1, true)]);
+/** A lease's state and every version of it that was saved. */
+function store(state: DrainState): LedgerStore & { saved: DrainState[] } {
+  const saved: DrainState[] = [];
+  return { state, saved, save: async () => void saved.push(structuredClone(state)) };
+}
+
+test('own failures count, passing ones never, and a settled message is forgotten', async () => {
+  const lease = store({ attempts: {}, inFlight: [] });
+  const ledger = new AttemptLedger(lease);
+  await ledger.begin([1, 2, 3]);
+  assert.deepEqual(lease.saved.at(-1)!.inFlight, [1, 2, 3], 'saved in flight before the hand-off');
+  await ledger.settle([failed(1, true), failed(2, false), quarantined(3)]);
+  assert.deepEqual(lease.saved.at(-1), { attempts: { 1: 1 }, inFlight: [] }, 'saved after the hand-off');
+  assert.equal(ledger.attemptsOf(2), 0, "Storage down is not the message's fault");
+  await ledger.settle([failed(1, true)]);
   assert.equal(ledger.attemptsOf(1), 2);
-  ledger.settle([quarantined(1)]);
+  await ledger.settle([quarantined(1)]);
   assert.equal(ledger.attemptsOf(1), 0);
-  assert.deepEqual(state.attempts, {});
+  assert.deepEqual(lease.saved.at(-1), { attempts: {}, inFlight: [] });
 });
 
-test('a drain that died mid-step: each UID in flight counts once and is returned to be tried alone', () => {
-  const state: DrainState = { uidValidity: 7, attempts: { 2: 1, 9: 3 }, inFlight: [1, 2, 5] };
-  const ledger = new AttemptLedger(state);
-  const suspects = ledger.recoverFromDeath(new Set([1, 2, 3]));
+test('a drain that died mid-step: each UID in flight counts once, is returned to be tried alone, and that is saved', async () => {
+  const lease = store({ uidValidity: 7, attempts: { 2: 1, 9: 3 }, inFlight: [1, 2, 5] });
+  const ledger = new AttemptLedger(lease);
+  const { suspects, renumberedFrom } = await ledger.recover(7, new Set([1, 2, 3]));
   assert.deepEqual([...suspects].sort(), [1, 2], 'UID 5 left the folder meanwhile');
+  assert.equal(renumberedFrom, undefined);
   assert.equal(ledger.attemptsOf(1), 1);
   assert.equal(ledger.attemptsOf(2), 2);
   assert.equal(ledger.attemptsOf(9), 0, 'counts of messages no longer in the folder are forgotten');
-  assert.deepEqual(state.inFlight, []);
+  // Saved at once: a drain that stops before its first step must not count the same death again.
+  assert.deepEqual(lease.saved, [{ uidValidity: 7, attempts: { 1: 1, 2: 2 }, inFlight: [] }]);
+  await ledger.recover(7, new Set([1, 2, 3]));
+  assert.equal(ledger.attemptsOf(1), 1, 'recovering twice counts once');
+  assert.equal(lease.saved.length, 1, 'nothing changed, nothing saved');
 });
 
-test('an abandoned step counts nothing; a new UIDVALIDITY clears the counts', () => {
-  const state: DrainState = { uidValidity: 7, attempts: { 4: 2 }, inFlight: [] };
-  const ledger = new AttemptLedger(state);
-  ledger.begin([4]);
-  ledger.abandon();
+test('an abandoned step counts nothing; a new UIDVALIDITY clears the counts', async () => {
+  const lease = store({ uidValidity: 7, attempts: { 4: 2 }, inFlight: [] });
+  const ledger = new AttemptLedger(lease);
+  await ledger.begin([4]);
+  await ledger.abandon();
   assert.equal(ledger.attemptsOf(4), 2);
-  assert.equal(ledger.keyTo(7), undefined, 'same UIDVALIDITY');
-  assert.equal(ledger.attemptsOf(4), 2);
-  assert.equal(ledger.keyTo(8), 7, 'renumbered from 7');
-  assert.deepEqual(state, { uidValidity: 8, attempts: {}, inFlight: [] });
+  assert.deepEqual(lease.saved.at(-1)!.inFlight, []);
+  const renumbered = await ledger.recover(8, new Set([4]));
+  assert.equal(renumbered.renumberedFrom, 7);
+  assert.deepEqual(lease.state, { uidValidity: 8, attempts: {}, inFlight: [] });
+});
+
+test('abandon() never throws: Storage may be what went away', async () => {
+  const ledger = new AttemptLedger({ state: { attempts: {}, inFlight: [] }, save: async () => Promise.reject(new Error('503')) });
+  await ledger.abandon();
 });

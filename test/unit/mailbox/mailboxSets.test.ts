@@ -2,12 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RestError } from '@azure/storage-blob';
-import { canonicalPath, uidSet } from '../../../shared/mailbox/mailbox.js';
+import { canonicalPath } from '../../../shared/mailbox/folders.js';
+import { uidSet } from '../../../shared/mailbox/uidSet.js';
 import { publicUrl } from '../../../shared/outbox/outbox.js';
 import { isOwnFailure } from '../../../shared/drain/handOff.js';
 import { explainStorageError } from '../../../shared/errors/explain.js';
 import { DrainError } from '../../../shared/errors/errors.js';
-import { inBatches } from '../../../shared/drain/drain.js';
+import { inBatches } from '../../../shared/drain/plan.js';
 
 test('uidSet packs UIDs into ranges, sorted and deduplicated, however many there are', () => {
   assert.equal(uidSet([3, 1, 2, 2, 7, 9, 8, 12]), '1:3,7:9,12');
@@ -32,12 +33,12 @@ test('publicUrl drops a SAS query string and nothing else', () => {
 });
 
 test('isOwnFailure: Storage refusing a request for its content is the message\'s; Storage or the session down is not', () => {
-  const storage = (statusCode: number) => explainStorageError(new RestError('x', { statusCode }), 'blob b');
+  const storage = (statusCode: number) => explainStorageError(new RestError('x', { statusCode }), { container: 'c', blob: 'b' });
   for (const status of [400, 413]) assert.equal(isOwnFailure(storage(status)), true, `HTTP ${status}`);
   for (const status of [401, 403, 404, 409, 500, 503]) assert.equal(isOwnFailure(storage(status)), false, `HTTP ${status}`);
-  assert.equal(isOwnFailure(new DrainError('IMAP_MESSAGE_UNREADABLE', 'm', 'r')), true);
-  assert.equal(isOwnFailure(new DrainError('IMAP_UNREACHABLE', 'm', 'r')), false);
-  assert.equal(isOwnFailure(new DrainError('STORAGE_UNREACHABLE', 'm', 'r')), false);
+  assert.equal(isOwnFailure(new DrainError('IMAP_MESSAGE_UNREADABLE', 'm')), true);
+  assert.equal(isOwnFailure(new DrainError('IMAP_UNREACHABLE', 'm')), false);
+  assert.equal(isOwnFailure(new DrainError('STORAGE_UNREACHABLE', 'm')), false);
   assert.equal(isOwnFailure(new TypeError('our code failed on this message')), true);
 });
 

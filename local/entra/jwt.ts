@@ -27,6 +27,14 @@ export interface DecodedJwt {
 
 const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
+/** Now as a NumericDate (RFC 7519): whole seconds since the epoch, as `iat`, `nbf` and `exp` count. */
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** A NumericDate claim in ISO 8601, for error messages: 'none' when it is absent or not a number. */
+export function isoTime(seconds: unknown): string {
+  return typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : 'none';
+}
+
 /** Signs `payload` with RS256. `header` adds fields such as `kid` and `x5t`. */
 export function signJwt(
   payload: Record<string, unknown>,

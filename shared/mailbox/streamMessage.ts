@@ -1,0 +1,89 @@
+/**
+ * Streams one message's source in partial fetches (BODY.PEEK[]<offset.length>),
+ * for messages too large to hold in memory.
+ *
+ * Not imapflow's download(): it takes the first FETCH response of each chunk,
+ * which may be another message's unsolicited flag update, and ends the stream
+ * quietly when a chunk comes without a body, so a truncated message would be
+ * stored as if whole. Here every chunk must be this UID's and carry bytes; the
+ * message ends only with a chunk shorter than asked for. Anything else fails
+ * the stream, and the message stays in the mailbox.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import type { ImapFlow } from 'imapflow';
+import { DrainError } from '../errors/errors.js';
+import { describeImap, isRefusal } from './imapResponses.js';
+
+/** The size of each partial fetch (imapflow's download uses the same window). */
+export const STREAM_CHUNK_BYTES = 64 * 1024;
+
+export async function streamMessage<T>(
+  client: ImapFlow,
+  message: { uid: number; expectedSize: number; folder: string },
+  sink: (content: Readable) => Promise<T>,
+): Promise<T> {
+  const { uid, expectedSize, folder } = message;
+  const content = new PassThrough({ highWaterMark: STREAM_CHUNK_BYTES * 2 });
+  const result = sink(content);
+  // The upload may fail while a chunk is still being fetched: handled here, awaited below.
+  result.catch(() => {});
+  // A server that ignores partial fetches would send the whole message on every call.
+  const ceiling = expectedSize * 2 + STREAM_CHUNK_BYTES;
+  try {
+    for (let offset = 0; ; ) {
+      const chunk = await chunkOf(client, uid, offset, folder);
+      if (chunk.length > STREAM_CHUNK_BYTES && offset > 0) throw new Error(`the server ignored the partial FETCH of UID ${uid} at byte ${offset}`);
+      offset += chunk.length;
+      if (offset > ceiling) throw new Error(`UID ${uid} streamed past twice its RFC822.SIZE (${expectedSize} bytes)`);
+      if (!content.write(chunk)) await waitForDrain(content);
+      if (chunk.length !== STREAM_CHUNK_BYTES) break;
+    }
+    content.end();
+  } catch (error) {
+    content.destroy(error as Error);
+    await result.catch(() => {});
+    throw error;
+  }
+  return result;
+}
+
+async function chunkOf(client: ImapFlow, uid: number, offset: number, folder: string): Promise<Buffer> {
+  const query = { uid: true, source: { start: offset, maxLength: STREAM_CHUNK_BYTES } };
+  let chunk: Buffer | undefined;
+  let refused: unknown;
+  try {
+    for await (const message of client.fetch(String(uid), query, { uid: true })) {
+      if (message.uid === uid && Buffer.isBuffer(message.source) && chunk === undefined) chunk = message.source;
+    }
+  } catch (error) {
+    if (!isRefusal(error)) throw error;
+    refused = error;
+  }
+  if (chunk === undefined) {
+    throw new DrainError(
+      'IMAP_MESSAGE_UNREADABLE',
+      `The server returned no body for UID ${uid} at byte ${offset} of ${folder}` +
+        (refused ? ` (${describeImap(refused)}).` : ': it was removed meanwhile, or the server cannot read it.'),
+      { folder },
+      { cause: refused },
+    );
+  }
+  return chunk;
+}
+
+function waitForDrain(stream: PassThrough): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', done);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new Error('the upload stopped reading the message'));
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+    stream.once('error', done);
+  });
+}
