@@ -5,7 +5,7 @@ import { RestError } from '@azure/storage-blob';
 import { canonicalPath } from '../../../shared/mailbox/folders.js';
 import { uidSet } from '../../../shared/mailbox/uidSet.js';
 import { publicUrl } from '../../../shared/outbox/outbox.js';
-import { isOwnFailure } from '../../../shared/drain/handOff.js';
+import { isOwnFailure } from '../../../shared/drain/isOwnFailure.js';
 import { explainStorageError } from '../../../shared/errors/explain.js';
 import { DrainError } from '../../../shared/errors/errors.js';
 import { inBatches } from '../../../shared/drain/plan.js';
