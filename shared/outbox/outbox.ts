@@ -12,6 +12,7 @@ import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/identity';
 import { explainStorageError } from '../errors/explain.js';
 import { encodeForQueue, QUEUE_JSON_LIMIT, type PoisonMessage, type QueueMessage } from '../contract/queueMessage.js';
+import { envelopeFor } from './envelope.js';
 import { MailboxLease } from './mailboxLease.js';
 import { BLOCK_BYTES, STORAGE_RETRY, storageDeadline } from './storageLimits.js';
 import { registerSecret, type Logger } from '../errors/logger.js';
@@ -167,19 +168,4 @@ export class Outbox {
     }
     return { viaBlob };
   }
-}
-
-/**
- * The envelope for a claim-checked message: identity fields always, the
- * descriptive ones only while they fit (a hostile subject can be megabytes).
- */
-function envelopeFor(message: QueueMessage, payload: StoredBlob): QueueMessage {
-  const { schemaVersion, id, mailbox, folder, uid, uidValidity, receivedAt, date } = message;
-  const minimal = {
-    schemaVersion, id, mailbox, folder, uid, uidValidity, receivedAt, date,
-    payloadBlobUrl: payload.blobUrl,
-    payloadSize: payload.size,
-  };
-  const full = { ...minimal, messageId: message.messageId, subject: message.subject, from: message.from };
-  return Buffer.byteLength(JSON.stringify(full), 'utf8') <= QUEUE_JSON_LIMIT ? full : minimal;
 }
