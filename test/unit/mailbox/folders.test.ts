@@ -11,3 +11,14 @@ test('canonicalPath: INBOX in any case is INBOX; another folder takes the listed
   assert.equal(canonicalPath('INVOICES', ['Invoices', 'invoices']), 'INVOICES', 'ambiguous: as typed');
   assert.equal(canonicalPath('Archive/2026', ['INBOX']), 'Archive/2026', 'unknown: as typed (the server says whether it exists)');
 });
+
+test('canonicalPath: a subfolder of INBOX, or a name outside ASCII, typed in another case takes the listed spelling', () => {
+  assert.equal(canonicalPath('inbox/invoices', ['INBOX', 'INBOX/Invoices']), 'INBOX/Invoices');
+  assert.equal(canonicalPath('rechnungen/märz', ['INBOX', 'Rechnungen/März']), 'Rechnungen/März');
+  assert.equal(canonicalPath('INBOXES', ['INBOX', 'Inboxes']), 'Inboxes', 'only INBOX itself is INBOX');
+});
+
+test('canonicalPath never makes one folder of two that differ by more than case', () => {
+  assert.equal(canonicalPath('Invoice', ['Invoices']), 'Invoice');
+  assert.equal(canonicalPath('Invoices ', ['Invoices']), 'Invoices ');
+});
