@@ -1,7 +1,7 @@
-/** The outbox's pure part: URLs as they may be shown or sent. */
+/** publicUrl: URLs as they may be shown or sent, without a SAS. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { publicUrl } from '../../../shared/outbox/outbox.js';
+import { publicUrl } from '../../../shared/outbox/publicUrl.js';
 
 test('publicUrl drops a SAS query string and nothing else', () => {
   assert.equal(publicUrl('https://a.blob.core.windows.net/c/messages/x/raw.eml?sv=2024&sig=abc%3D'), 'https://a.blob.core.windows.net/c/messages/x/raw.eml');
