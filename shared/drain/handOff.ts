@@ -9,12 +9,14 @@
  * why. The drain then moves it to FAILED_FOLDER.
  */
 import type { Readable } from 'node:stream';
-import { describe, isDrainError } from '../errors/errors.js';
+import { describe } from '../errors/errors.js';
 import type { Logger } from '../errors/logger.js';
 import type { FetchedMessage } from '../mailbox/mailbox.js';
 import type { Outbox, StoredBlob } from '../outbox/outbox.js';
 import { parseMessage, ParseError, type ParsedAttachment } from '../mailbox/parseMessage.js';
 import { INLINE_BODY_LIMIT, messageKey, SCHEMA_VERSION, type MailMessage, type PoisonMessage } from '../contract/queueMessage.js';
+import { isOwnFailure } from './isOwnFailure.js';
+import { safeName } from './safeName.js';
 
 export interface MailboxRef {
   mailbox: string;
@@ -148,29 +150,6 @@ export function failed(uid: number, id: string, error: unknown): HandOffResult {
   return { outcome: 'failed', uid, id, error, own: isOwnFailure(error) };
 }
 
-/**
- * Storage's answers that refuse what this message made of a request (a header,
- * a size) rather than the request's reaching Storage at all.
- */
-const REFUSED_FOR_CONTENT = new Set([400, 413, 414, 431]);
-
-/**
- * Whether a failure is the message's own. Storage and the network failing
- * (401, 403, 404, 5xx, timeouts, resets) and the IMAP session ending are not:
- * they pass, or need a person, and any message would have failed the same way.
- * A message the server will not return, a request Storage refuses for what the
- * message put in it, or an error of our own code on this message's content is.
- */
-export function isOwnFailure(error: unknown): boolean {
-  if (!isDrainError(error)) return true;
-  if (error.code === 'IMAP_MESSAGE_UNREADABLE') return true;
-  if (error.code.startsWith('STORAGE_')) {
-    const status = (error.cause as { statusCode?: number } | undefined)?.statusCode;
-    return status !== undefined && REFUSED_FOR_CONTENT.has(status);
-  }
-  return false;
-}
-
 /** Keeps the raw bytes and reports them on the poison queue; failing that, leaves the message in the mailbox. */
 async function quarantine(
   uid: number,
@@ -220,18 +199,4 @@ async function storeAttachment(outbox: Outbox, id: string, index: number, attach
     inline: attachment.inline,
     blobUrl: stored.blobUrl,
   };
-}
-
-/**
- * A file name safe as the last segment of a blob name: no path separators, no
- * control characters, at most 200 UTF-16 units, and never half a surrogate pair
- * (a cut emoji would make the blob URL unencodable on every run).
- */
-function safeName(filename: string): string {
-  const cleaned = filename
-    .replace(/[\\/\x00-\x1f\x7f?#%]+/g, '_')
-    .replace(/^\.+/, '_')
-    .slice(0, 200)
-    .replace(/[\uD800-\uDBFF]$/, '');
-  return cleaned || 'attachment';
 }

@@ -53,7 +53,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
 
   return {
     messageId: mail.messageId ?? null,
-    date: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date.toISOString() : null,
+    date: headerDate(mail),
     subject: mail.subject ?? null,
     from: addresses(mail.from),
     to: addresses(mail.to),
@@ -72,6 +72,20 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
       content: a.content,
     })),
   };
+}
+
+/**
+ * The Date header, ISO 8601; null when absent or unreadable. mailparser puts
+ * the time of parsing in place of a Date it cannot read, which would give the
+ * message the drain's clock as its date, a different one on every re-delivery;
+ * so the header is read here as mailparser reads it (the last Date header,
+ * unfolded, through Date), keeping its failure.
+ */
+function headerDate(mail: ParsedMail): string | null {
+  const line = mail.headerLines.filter((h) => h.key === 'date').at(-1)?.line;
+  if (line === undefined) return null;
+  const date = new Date(line.slice(line.indexOf(':') + 1).replace(/(?:\r?\n|\r)[ \t]*/g, ' ').trim());
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 /**

@@ -12,10 +12,15 @@ import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/identity';
 import { explainStorageError } from '../errors/explain.js';
 import { encodeForQueue, QUEUE_JSON_LIMIT, type PoisonMessage, type QueueMessage } from '../contract/queueMessage.js';
+import { envelopeFor } from './envelope.js';
+import { publicUrl } from './publicUrl.js';
 import { MailboxLease } from './mailboxLease.js';
 import { BLOCK_BYTES, STORAGE_RETRY, storageDeadline } from './storageLimits.js';
 import { registerSecret, type Logger } from '../errors/logger.js';
 import type { StorageConnection } from '../config/settings.js';
+
+// Also exported from here, where the doctor imports it from.
+export { publicUrl };
 
 /**
  * Storage keeps a queue message 7 days unless told otherwise; the mail is gone
@@ -23,17 +28,6 @@ import type { StorageConnection } from '../config/settings.js';
  * -1: kept until a consumer deletes it.
  */
 export const NEVER_EXPIRES = -1;
-
-/**
- * A URL as it may be shown or sent: without its query string. With a SAS
- * connection string the SDK's URLs carry the write-capable signature; consumers
- * read blobs with their own identity, and no log line or queue message may
- * carry a credential.
- */
-export function publicUrl(url: string): string {
-  // The SDK percent-encodes a blob name's own "?" and "#", so the first of either starts the query.
-  return url.replace(/[?#][\s\S]*$/, '');
-}
 
 export interface StoredBlob {
   blobUrl: string;
@@ -167,19 +161,4 @@ export class Outbox {
     }
     return { viaBlob };
   }
-}
-
-/**
- * The envelope for a claim-checked message: identity fields always, the
- * descriptive ones only while they fit (a hostile subject can be megabytes).
- */
-function envelopeFor(message: QueueMessage, payload: StoredBlob): QueueMessage {
-  const { schemaVersion, id, mailbox, folder, uid, uidValidity, receivedAt, date } = message;
-  const minimal = {
-    schemaVersion, id, mailbox, folder, uid, uidValidity, receivedAt, date,
-    payloadBlobUrl: payload.blobUrl,
-    payloadSize: payload.size,
-  };
-  const full = { ...minimal, messageId: message.messageId, subject: message.subject, from: message.from };
-  return Buffer.byteLength(JSON.stringify(full), 'utf8') <= QUEUE_JSON_LIMIT ? full : minimal;
 }

@@ -18,6 +18,11 @@ export const BLOCK_BYTES = 4 * 1024 * 1024;
  */
 export const STORAGE_CALL_MS = 45_000;
 export function storageDeadline(bytes = 0): AbortSignal {
-  return AbortSignal.timeout(STORAGE_CALL_MS + Math.ceil(bytes / (1024 * 1024)) * 1000);
+  return AbortSignal.timeout(storageDeadlineMs(bytes));
+}
+
+/** The milliseconds `storageDeadline` gives a call that carries `bytes`. */
+export function storageDeadlineMs(bytes = 0): number {
+  return STORAGE_CALL_MS + Math.ceil(bytes / (1024 * 1024)) * 1000;
 }
 
