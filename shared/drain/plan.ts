@@ -3,6 +3,7 @@
  * and when there is no longer time to start a step.
  */
 import type { PendingMessage } from '../mailbox/mailbox.js';
+import { storageDeadlineMs } from '../outbox/storageLimits.js';
 
 /** Messages fetched at once: bounds memory together with BATCH_BYTES. */
 export const BATCH_SIZE = 25;
@@ -12,7 +13,9 @@ export const BATCH_BYTES = 64 * 1024 * 1024;
  * Time kept back from the deadline to finish a step (fetch, hand off, settle):
  * a minute for the commands, plus a second per MiB the step moves, the floor
  * rate every Storage call is given (storageLimits.ts). A 64 MiB batch needs about
- * two minutes, a 150 MB message streamed to quarantine about three and a half.
+ * two minutes. A message streamed to quarantine needs its upload's whole
+ * deadline, which allows for twice its size: about six and a half minutes for
+ * 150 MB.
  */
 export const SETTLE_RESERVE_MS = 60_000;
 const RESERVE_MS_PER_MIB = 1_000;
@@ -46,6 +49,8 @@ export function plan(pending: PendingMessage[], suspects: Set<number>, maxMessag
 /** Time a step needs between its start and the deadline. */
 export function reserveFor(step: Step): number {
   const bytes = step.messages.reduce((n, m) => n + m.size, 0);
+  // The stream's upload may run until its own deadline (Outbox.putBlobStream: twice the size, streamMessage's ceiling).
+  if (step.streamed) return SETTLE_RESERVE_MS + storageDeadlineMs(bytes * 2);
   return SETTLE_RESERVE_MS + Math.ceil(bytes / (1024 * 1024)) * RESERVE_MS_PER_MIB;
 }
 

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BATCH_BYTES, BATCH_SIZE, inBatches, plan, reserveFor, SETTLE_RESERVE_MS, type Step } from '../../../shared/drain/plan.js';
+import { storageDeadlineMs } from '../../../shared/outbox/storageLimits.js';
 
 const MiB = 1024 * 1024;
 const m = (uid: number, size: number) => ({ uid, size });
@@ -53,5 +54,11 @@ test('reserveFor: a minute for the commands plus a second per MiB begun, as the 
   assert.equal(reserveFor(step(1)), SETTLE_RESERVE_MS + 1_000);
   assert.equal(reserveFor(step(MiB / 2, MiB / 2)), SETTLE_RESERVE_MS + 1_000, 'the bytes of the whole step, not per message');
   assert.equal(reserveFor(step(BATCH_BYTES)), 124_000, 'a full 64 MiB batch: about two minutes');
-  assert.equal(reserveFor({ messages: [m(1, 150_000_000)], streamed: true }), 204_000, 'a 150 MB message streamed: about three and a half');
+});
+
+test('reserveFor: a message streamed to quarantine was started with less time left than its upload may take', () => {
+  // The upload's deadline allows twice the size: 45 s + 287 s for 150 MB; the reserve was 204 s.
+  const streamed: Step = { messages: [m(1, 150_000_000)], streamed: true };
+  assert.equal(reserveFor(streamed), SETTLE_RESERVE_MS + storageDeadlineMs(300_000_000));
+  assert.equal(reserveFor(streamed), 392_000, 'about six and a half minutes');
 });
