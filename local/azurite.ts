@@ -49,28 +49,20 @@ export async function startAzurite(): Promise<LocalAzurite> {
   const [blobPort, queuePort] = [await freePort(), await freePort()];
   const packageDir = dirname(require.resolve('azurite/package.json'));
   let output = '';
-  const child = spawn(
-    process.execPath,
-    [
-      join(packageDir, 'dist/src/blob/main.js'),
-      ...['--blobHost', '127.0.0.1', '--blobPort', String(blobPort)],
-      '--inMemoryPersistence',
-      '--skipApiVersionCheck',
-      '--disableProductStyleUrl',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const queue = spawn(
-    process.execPath,
-    [
-      join(packageDir, 'dist/src/queue/main.js'),
-      ...['--queueHost', '127.0.0.1', '--queuePort', String(queuePort)],
-      '--inMemoryPersistence',
-      '--skipApiVersionCheck',
-      '--disableProductStyleUrl',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const service = (name: 'blob' | 'queue', port: number) =>
+    spawn(
+      process.execPath,
+      [
+        join(packageDir, `dist/src/${name}/main.js`),
+        ...[`--${name}Host`, '127.0.0.1', `--${name}Port`, String(port)],
+        '--inMemoryPersistence',
+        '--skipApiVersionCheck',
+        '--disableProductStyleUrl',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  const child = service('blob', blobPort);
+  const queue = service('queue', queuePort);
   for (const c of [child, queue]) {
     c.stdout!.on('data', (d) => (output += d));
     c.stderr!.on('data', (d) => (output += d));

@@ -9,7 +9,8 @@
  */
 import { isDrainError } from '../errors/errors.js';
 import type { Logger } from '../errors/logger.js';
-import { CredentialCache, platformCredential } from '../identity/credential.js';
+import { CredentialCache } from '../identity/credential.js';
+import { storageCredential } from '../identity/storageCredential.js';
 import { Mailbox } from '../mailbox/mailbox.js';
 import type { MailboxLease } from '../outbox/mailboxLease.js';
 import { Outbox } from '../outbox/outbox.js';
@@ -39,9 +40,7 @@ export interface DrainOptions {
 
 export async function drain(settings: Settings, logger: Logger, options: DrainOptions = {}): Promise<DrainReport> {
   const app = await (options.credentials ?? new CredentialCache()).get(settings, logger);
-  const outbox = Outbox.open(settings.output.storage, settings.output, () =>
-    platformCredential(settings, settings.output.storage.kind === 'identity' ? settings.output.storage.clientId : undefined),
-  );
+  const outbox = Outbox.open(settings.output.storage, settings.output, () => storageCredential(settings));
   const mailbox = await Mailbox.open(settings, (o) => app.mailboxToken(logger, o), logger);
   // The lease and every id name the folder as the server spells it, so the mailbox is opened first.
   const report = emptyReport({ mailbox: settings.mailbox, folder: mailbox.folder, queueUrl: outbox.queueUrl, containerUrl: outbox.containerUrl });
