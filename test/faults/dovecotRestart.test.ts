@@ -7,7 +7,7 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { drain, isComplete } from '../../shared/drain/drain.js';
+import { drain, isComplete, STEPS_IN_FLIGHT } from '../../shared/drain/drain.js';
 import { BATCH_SIZE } from '../../shared/drain/plan.js';
 import { loadOrCreateLocalCa } from '../../local/ca.js';
 import { capturingLogger, type TestStack, useTestStack } from '../support/localStack.js';
@@ -105,7 +105,8 @@ describe('Dovecot restarted mid-drain', { skip: dovecotAvailable.available ? fal
     assert.ok(isComplete(clean), `the clean drain completes: ${clean.stoppedBecause ?? JSON.stringify(clean.failed)}`);
     const afterRecovery = await checkPromise(dovecot, mailbox, seeded, await deliveries.collect());
     assertAllDelivered(afterRecovery, 'after the clean drain');
-    assert.ok(afterRecovery.duplicates <= BATCH_SIZE, `duplicates come from one batch at most: ${afterRecovery.duplicates}`);
+    // Steps overlap: the batches in flight when the session went may all have been handed off and not settled.
+    assert.ok(afterRecovery.duplicates <= BATCH_SIZE * STEPS_IN_FLIGHT, `duplicates come from the batches in flight at most: ${afterRecovery.duplicates}`);
     t.diagnostic(
       `the drain ${outcome}${lines.some((l) => /reconnecting/i.test(l)) ? ' (it reconnected)' : ''}; after the restart ${afterFault.delivered} on the queue, ` +
         `${afterFault.deliveredNotSettled} of them not settled; after the clean drain ${afterRecovery.duplicates} duplicate(s), same ids`,

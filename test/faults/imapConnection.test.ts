@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { drain, isComplete, type DrainReport } from '../../shared/drain/drain.js';
+import { drain, isComplete, type DrainReport, STEPS_IN_FLIGHT } from '../../shared/drain/drain.js';
 import { BATCH_SIZE } from '../../shared/drain/plan.js';
 import { loadOrCreateLocalCa } from '../../local/ca.js';
 import { capturingLogger, type TestStack, useTestStack } from '../support/localStack.js';
@@ -72,7 +72,8 @@ describe('IMAP connection faults', { skip: dovecotAvailable.available ? false : 
     assert.ok(isComplete(clean), `the clean drain completes: ${JSON.stringify(clean.failed)} ${clean.stoppedBecause ?? ''}`);
     const afterRecovery = await checkPromise(dovecot, mailbox, seeded, await deliveries.collect());
     assertAllDelivered(afterRecovery, 'after the clean drain');
-    assert.ok(afterRecovery.duplicates <= BATCH_SIZE, `duplicates come from one batch at most: ${afterRecovery.duplicates}`);
+    // Steps overlap: the batches in flight when the session went may all have been handed off and not settled.
+    assert.ok(afterRecovery.duplicates <= BATCH_SIZE * STEPS_IN_FLIGHT, `duplicates come from the batches in flight at most: ${afterRecovery.duplicates}`);
 
     const reconnected = lines.some((l) => /reconnecting/i.test(l));
     t.diagnostic(
@@ -134,11 +135,12 @@ describe('IMAP connection faults', { skip: dovecotAvailable.available ? false : 
       action: 'cut',
       times: 10,
     });
-    assert.equal(faulted.handedOff.length, BATCH_SIZE, 'the first batch was handed off; the drain went no further');
-    assert.match(faulted.stoppedBecause ?? '', /handed off but not settled/);
-    assert.equal(afterFault.deliveredNotSettled, BATCH_SIZE, 'on the queue and still in the mailbox');
-    assert.equal(afterFault.waiting, 5);
-    assert.equal(afterRecovery.duplicates, BATCH_SIZE, 'the unsettled batch came again, each message under its own id');
+    // The first batch was handed off, and those fetched while it was (steps overlap); the drain went no further.
+    assert.ok(faulted.handedOff.length >= BATCH_SIZE && faulted.handedOff.length <= BATCH_SIZE * STEPS_IN_FLIGHT, `${faulted.handedOff.length} handed off`);
+    assert.match(faulted.stoppedBecause ?? '', new RegExp(`${faulted.handedOff.length} message\\(s\\) were handed off but not settled`));
+    assert.equal(afterFault.deliveredNotSettled, faulted.handedOff.length, 'on the queue and still in the mailbox');
+    assert.equal(afterFault.waiting, 30 - faulted.handedOff.length);
+    assert.equal(afterRecovery.duplicates, faulted.handedOff.length, 'the unsettled batches came again, each message under its own id');
   });
 
   test('cut after Dovecot moved the batch, before its answer arrives: on the queue once, in Processed, nothing handed off twice', async (t) => {
