@@ -7,6 +7,8 @@
  * What counts as an attempt: a failure that was the message's own (see
  * `own` in HandOffResult), and a drain that died while the message was in
  * flight. A passing failure (Storage or the network down) never counts.
+ * Several steps may be in flight at once: each adds its UIDs and removes them
+ * when it is done.
  */
 import type { HandOffResult } from './handOff.js';
 import type { DrainState } from '../outbox/mailboxLease.js';
@@ -18,6 +20,10 @@ export interface LedgerStore {
 }
 
 export class AttemptLedger {
+  /** The save under way, and the one that will start after it (covering every change made until it starts). */
+  private saving: Promise<void> = Promise.resolve();
+  private next: Promise<void> | undefined;
+
   constructor(private readonly store: LedgerStore) {}
 
   private get state(): DrainState {
@@ -50,7 +56,7 @@ export class AttemptLedger {
     for (const uid of suspects) this.state.attempts[uid] = this.attemptsOf(uid) + 1;
     for (const uid of Object.keys(this.state.attempts)) if (!present.has(Number(uid))) delete this.state.attempts[uid];
     this.state.inFlight = [];
-    if (JSON.stringify(this.state) !== before) await this.store.save();
+    if (JSON.stringify(this.state) !== before) await this.save();
     return { suspects, renumberedFrom };
   }
 
@@ -62,27 +68,50 @@ export class AttemptLedger {
    * mailbox is touched).
    */
   async begin(uids: number[]): Promise<void> {
-    this.state.inFlight = uids;
-    await this.store.save();
+    this.state.inFlight = [...new Set([...this.state.inFlight, ...uids])];
+    await this.save();
   }
 
   /**
    * After a step's hand-offs, before the mailbox is touched: own failures
    * count, a handed-off or quarantined message is forgotten, whatever happens
-   * to the process before it is settled.
+   * to the process before it is settled; the step's UIDs are no longer in
+   * flight (those without a result were left for the next run).
    */
-  async settle(results: HandOffResult[]): Promise<void> {
+  async settle(uids: number[], results: HandOffResult[]): Promise<void> {
     for (const r of results) {
       if (r.outcome !== 'failed') delete this.state.attempts[r.uid];
       else if (r.own) this.state.attempts[r.uid] = this.attemptsOf(r.uid) + 1;
     }
-    this.state.inFlight = [];
-    await this.store.save();
+    this.forget(uids);
+    await this.save();
   }
 
-  /** A step that ended without results (the session or Storage went away): nothing counts. Best effort. */
-  async abandon(): Promise<void> {
-    this.state.inFlight = [];
-    await this.store.save().catch(() => {});
+  /** A step that ended without results (the session or Storage went away): nothing counts for its UIDs. Best effort. */
+  async abandon(uids: number[]): Promise<void> {
+    this.forget(uids);
+    await this.save().catch(() => {});
+  }
+
+  private forget(uids: number[]): void {
+    const done = new Set(uids);
+    this.state.inFlight = this.state.inFlight.filter((uid) => !done.has(uid));
+  }
+
+  /**
+   * Steps overlap, so saves are asked for while one is under way. They run one
+   * at a time (two uploads in flight could land in either order, leaving the
+   * older state in the blob), and every caller waits for a save that started
+   * after its change: the state is serialised when an upload starts.
+   */
+  private save(): Promise<void> {
+    this.next ??= this.saving
+      .catch(() => {})
+      .then(() => {
+        this.next = undefined;
+        return this.store.save();
+      });
+    this.saving = this.next;
+    return this.next;
   }
 }

@@ -7,28 +7,37 @@
  * (unparseable, too large, failing MAX_ATTEMPTS times) is quarantined with its
  * raw bytes, so that no message can block the rest.
  */
-import { isDrainError } from '../errors/errors.js';
+import pLimit from 'p-limit';
 import type { Logger } from '../errors/logger.js';
 import { CredentialCache } from '../identity/credential.js';
 import { storageCredential } from '../identity/storageCredential.js';
 import { Mailbox } from '../mailbox/mailbox.js';
-import type { MailboxLease } from '../outbox/mailboxLease.js';
 import { Outbox } from '../outbox/outbox.js';
 import type { Settings } from '../config/settings.js';
 import { AttemptLedger } from './attemptLedger.js';
 import type { HandOffResult } from './handOff.js';
-import { handOffStep, type StepContext } from './handOffStep.js';
-import { plan, reserveFor } from './plan.js';
-import { emptyReport, record, stopEarly, summaryLine, type DrainReport } from './report.js';
+import { fetchStep, handOffStep, type FetchedStep, type StepContext } from './handOffStep.js';
+import { Pipeline } from './pipeline.js';
+import { bytesOf, plan } from './plan.js';
+import { emptyReport, record, summaryLine, type DrainReport } from './report.js';
+import { StopRules } from './stopRules.js';
 
 export { isComplete, summaryLine, type DrainReport } from './report.js';
 
 /**
- * Passing failures (Storage or the network down) of this many messages in a
- * row stop the drain: the rest would fail the same way. Fewer are one message's
- * bad luck, and never hold up the rest.
+ * Hand-offs in flight at once, across the steps in flight: each is a few
+ * Storage round trips one after another (raw, attachments, queue message), so
+ * this many keep about twice as many requests in flight, enough to hide
+ * Storage's latency, few enough to stay under its throttling.
  */
-export const STOP_AFTER_PASSING_FAILURES = 3;
+export const HANDOFF_CONCURRENCY = 16;
+/**
+ * Steps in flight at once: one being fetched while others are handed off and
+ * settled. Bytes in flight are bounded too (a step holds its messages in
+ * memory until they are handed off); one step always runs, however large.
+ */
+export const STEPS_IN_FLIGHT = 3;
+export const BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
 export interface DrainOptions {
   /** Epoch ms by which the drain must be done (the function timeout); no new step starts too close to it. */
@@ -52,9 +61,20 @@ export async function drain(settings: Settings, logger: Logger, options: DrainOp
       return { ...report, skipped: true };
     }
     try {
+      const stop = new StopRules(lease, { deadline: options.deadline, now: options.now ?? Date.now });
       const ref = { mailbox: settings.mailbox, folder: mailbox.folder, uidValidity: mailbox.uidValidity, failedFolder: settings.failedFolder };
-      const ctx = { mailbox, outbox, ledger: new AttemptLedger(lease), ref, maxAttempts: settings.maxAttempts, maxMessageBytes: settings.maxMessageBytes, logger };
-      await drainFolder(ctx, lease, report, { deadline: options.deadline, now: options.now ?? Date.now });
+      const ctx: StepContext = {
+        gate: stop,
+        mailbox,
+        outbox,
+        ledger: new AttemptLedger(lease),
+        handOffs: pLimit(HANDOFF_CONCURRENCY),
+        ref,
+        maxAttempts: settings.maxAttempts,
+        maxMessageBytes: settings.maxMessageBytes,
+        logger,
+      };
+      await drainFolder(ctx, stop, report);
     } finally {
       await lease.release();
     }
@@ -65,7 +85,7 @@ export async function drain(settings: Settings, logger: Logger, options: DrainOp
   return report;
 }
 
-async function drainFolder(ctx: StepContext, lease: MailboxLease, report: DrainReport, clock: { deadline?: number; now: () => number }): Promise<void> {
+async function drainFolder(ctx: StepContext, stop: StopRules, report: DrainReport): Promise<void> {
   const { mailbox, ledger, ref, logger } = ctx;
   const pending = await mailbox.pending();
   report.found = pending.length;
@@ -76,35 +96,40 @@ async function drainFolder(ctx: StepContext, lease: MailboxLease, report: DrainR
   }
   logger.info(`Draining ${pending.length} message(s) from ${ref.mailbox}/${ref.folder}`);
 
-  let passingFailures = 0;
+  const pipeline = new Pipeline(STEPS_IN_FLIGHT, BYTES_IN_FLIGHT);
   for (const step of plan(pending, suspects, ctx.maxMessageBytes)) {
-    if (lease.lost) return stopEarly(report, 'the mailbox lease was lost', logger);
-    if (clock.deadline !== undefined && clock.now() > clock.deadline - reserveFor(step)) {
-      return stopEarly(report, 'the time budget is spent (the function timeout: host.json, or AzureFunctionsJobHost__functionTimeout)', logger);
-    }
-    let results: HandOffResult[] = [];
+    if (step.alone) await pipeline.idle();
+    await pipeline.room(bytesOf(step));
+    if (stop.before(step)) break;
     try {
-      results = await handOffStep(step, ctx);
-      record(report, results, logger);
-      await ledger.settle(results);
-
-      // Only now, with Storage's acknowledgement in hand, is the mailbox touched.
-      await mailbox.settle(uidsOf(results, 'handedOff'));
-      await mailbox.quarantine(uidsOf(results, 'quarantined'));
+      const fetched = await fetchStep(step, ctx);
+      pipeline.start(bytesOf(step), () => finishStep(fetched, ctx, report, stop), (error) => stop.failed(error));
     } catch (error) {
-      // The mailbox or Storage went away mid-step (throttled, cut off): end cleanly, the rest waits.
-      if (!isDrainError(error)) throw error;
-      await ledger.abandon();
-      const unsettled = results.filter((r) => r.outcome !== 'failed').length;
-      const note = unsettled > 0 ? ` ${unsettled} message(s) were handed off but not settled; the next run hands them off again under the same ids.` : '';
-      return stopEarly(report, `${error.explain()}${note}`, logger);
+      stop.failed(error);
     }
+    if (step.alone) await pipeline.idle();
+  }
+  await pipeline.idle();
+  stop.end(report, logger);
+}
 
-    for (const r of results) passingFailures = r.outcome === 'failed' && !r.own ? passingFailures + 1 : 0;
-    if (passingFailures >= STOP_AFTER_PASSING_FAILURES) {
-      // Storage is down: the rest would fail too. Leave them for the next run.
-      return stopEarly(report, `${STOP_AFTER_PASSING_FAILURES} hand-offs in a row failed for a passing reason`, logger);
-    }
+/** Hands off a fetched step and, only with Storage's acknowledgement in hand, settles it in the mailbox. */
+async function finishStep(fetched: FetchedStep, ctx: StepContext, report: DrainReport, stop: StopRules): Promise<void> {
+  const { mailbox, ledger, logger } = ctx;
+  const uids = fetched.step.messages.map((m) => m.uid);
+  let results: HandOffResult[] = [];
+  try {
+    results = await handOffStep(fetched, ctx);
+    record(report, results, logger);
+    await ledger.settle(uids, results);
+
+    // Only now is the mailbox touched.
+    await mailbox.settle(uidsOf(results, 'handedOff'));
+    await mailbox.quarantine(uidsOf(results, 'quarantined'));
+  } catch (error) {
+    await ledger.abandon(uids);
+    stop.unsettled += results.filter((r) => r.outcome !== 'failed').length;
+    throw error;
   }
 }
 

@@ -1,9 +1,10 @@
 /**
- * One step of the drain up to Storage's acknowledgement: fetch the step's
- * messages, record them in flight, parse and hand off each. The mailbox is not
- * touched here; the drain settles what this returns.
+ * One step of the drain up to Storage's acknowledgement, in two halves the
+ * drain overlaps: fetch the step's messages (IMAP), then record them in
+ * flight, parse and hand off each (Storage). The mailbox is not settled here;
+ * the drain settles what this returns.
  */
-import pLimit from 'p-limit';
+import type { LimitFunction } from 'p-limit';
 import { describe, DrainError, isDrainError } from '../errors/errors.js';
 import type { Logger } from '../errors/logger.js';
 import { isRefusal } from '../mailbox/imapResponses.js';
@@ -14,11 +15,12 @@ import type { AttemptLedger } from './attemptLedger.js';
 import { failed, handOff, quarantineStream, quarantineUnreadable, type HandOffResult, type MailboxRef } from './handOff.js';
 import type { Step } from './plan.js';
 
-/** Hand-offs in flight at once: enough to hide Storage latency, few enough to stay under its throttling. */
-export const HANDOFF_CONCURRENCY = 4;
-
 /** What a step works with. */
 export interface StepContext {
+  /** Bounds the hand-offs in flight across every step of the drain. */
+  handOffs: LimitFunction;
+  /** Told each result as it comes; once it says stop, hand-offs not yet begun are left for the next run. */
+  gate: { stopped(): boolean; counted(result: HandOffResult): void };
   mailbox: Mailbox;
   outbox: Outbox;
   ledger: AttemptLedger;
@@ -30,9 +32,51 @@ export interface StepContext {
   logger: Logger;
 }
 
-/** Fetches and hands off a step's messages; one result per message. Throws only when the session or Storage went away. */
-export async function handOffStep(step: Step, ctx: StepContext): Promise<HandOffResult[]> {
-  return step.streamed ? [await quarantineOversized(step.messages[0]!, ctx)] : handOffBatch(step.messages.map((m) => m.uid), ctx);
+/** A step whose messages are in hand; a streamed step's message is fetched as it is handed off. */
+export interface FetchedStep {
+  step: Step;
+  batch: FetchedBatch;
+}
+
+/**
+ * Fetches a step's messages. A batch the server refuses to FETCH is fetched
+ * again one UID at a time, so one message the server cannot serve fails alone;
+ * its failures are counted, and after MAX_ATTEMPTS it is quarantined, with its
+ * bytes when they can be had. Throws only when the session went away.
+ */
+export async function fetchStep(step: Step, ctx: StepContext): Promise<FetchedStep> {
+  if (step.streamed) return { step, batch: { messages: [], missing: [] } };
+  const uids = step.messages.map((m) => m.uid);
+  try {
+    return { step, batch: await ctx.mailbox.fetch(uids) };
+  } catch (error) {
+    return { step, batch: await fetchOneByOne(uids, error, ctx.mailbox, ctx.logger) };
+  }
+}
+
+/**
+ * Hands off a fetched step's messages: a result per message handed off,
+ * quarantined or failed; none for a message left because the drain is
+ * stopping. Throws only when the session or Storage went away.
+ */
+export async function handOffStep({ step, batch }: FetchedStep, ctx: StepContext): Promise<HandOffResult[]> {
+  const { outbox, ledger, ref, logger, gate } = ctx;
+  const each = (run: () => Promise<HandOffResult>) =>
+    ctx.handOffs(async () => {
+      if (gate.stopped()) return undefined;
+      const result = await run();
+      gate.counted(result);
+      return result;
+    });
+  if (step.streamed) {
+    const result = await each(() => quarantineOversized(step.messages[0]!, ctx));
+    return result ? [result] : [];
+  }
+  await ledger.begin(step.messages.map((m) => m.uid));
+  const attempts = (uid: number) => ({ previous: ledger.attemptsOf(uid), max: ctx.maxAttempts });
+  const handedOff = batch.messages.map((message) => each(() => handOff(message, ref, outbox, attempts(message.uid), logger)));
+  const unreadable = batch.missing.map((uid) => each(() => notServed(uid, ref, outbox, attempts(uid))));
+  return (await Promise.all([...handedOff, ...unreadable])).filter((r): r is HandOffResult => r !== undefined);
 }
 
 async function quarantineOversized(message: PendingMessage, ctx: StepContext): Promise<HandOffResult> {
@@ -44,28 +88,6 @@ async function quarantineOversized(message: PendingMessage, ctx: StepContext): P
   await ledger.begin([message.uid]);
   // Never throws: a failed stream or upload comes back as the message's failed result.
   return quarantineStream(message.uid, message.size, ctx.maxMessageBytes, ref, outbox, (sink) => mailbox.stream(message.uid, message.size, sink));
-}
-
-/**
- * Fetches a batch and hands off each message. A batch the server refuses to
- * FETCH is fetched again one UID at a time, so one message the server cannot
- * serve fails alone; its failures are counted, and after MAX_ATTEMPTS it is
- * quarantined, with its bytes when they can be had.
- */
-async function handOffBatch(uids: number[], ctx: StepContext): Promise<HandOffResult[]> {
-  const { mailbox, outbox, ledger, ref, logger } = ctx;
-  let fetched: FetchedBatch;
-  try {
-    fetched = await mailbox.fetch(uids);
-  } catch (error) {
-    fetched = await fetchOneByOne(uids, error, mailbox, logger);
-  }
-  await ledger.begin(uids);
-  const attempts = (uid: number) => ({ previous: ledger.attemptsOf(uid), max: ctx.maxAttempts });
-  const limit = pLimit(HANDOFF_CONCURRENCY);
-  const handedOff = fetched.messages.map((message) => limit(() => handOff(message, ref, outbox, attempts(message.uid), logger)));
-  const unreadable = fetched.missing.map((uid) => limit(() => notServed(uid, ref, outbox, attempts(uid))));
-  return Promise.all([...handedOff, ...unreadable]);
 }
 
 /**

@@ -23,10 +23,14 @@ const RESERVE_MS_PER_MIB = 1_000;
 /**
  * One step of the drain: messages fetched, handed off and settled together.
  * `streamed`: one message too large to parse, streamed to quarantine.
+ * `alone`: no other step is in flight beside it: a message streamed holds the
+ * IMAP session throughout, and a message that was in flight when a drain died
+ * must be the only one a second death could be counted against.
  */
 export interface Step {
   messages: PendingMessage[];
   streamed: boolean;
+  alone: boolean;
 }
 
 /**
@@ -41,14 +45,20 @@ export function plan(pending: PendingMessage[], suspects: Set<number>, maxMessag
   const alone = rest.filter((m) => suspects.has(m.uid)).map((m) => [m]);
   const batches = inBatches(rest.filter((m) => !suspects.has(m.uid)));
   return [
-    ...oversized.map((m) => ({ messages: [m], streamed: true })),
-    ...[...alone, ...batches].map((messages) => ({ messages, streamed: false })),
+    ...oversized.map((m) => ({ messages: [m], streamed: true, alone: true })),
+    ...alone.map((messages) => ({ messages, streamed: false, alone: true })),
+    ...batches.map((messages) => ({ messages, streamed: false, alone: false })),
   ];
+}
+
+/** The bytes a step moves (RFC822.SIZE, as the server reported it). */
+export function bytesOf(step: Step): number {
+  return step.messages.reduce((n, m) => n + m.size, 0);
 }
 
 /** Time a step needs between its start and the deadline. */
 export function reserveFor(step: Step): number {
-  const bytes = step.messages.reduce((n, m) => n + m.size, 0);
+  const bytes = bytesOf(step);
   // The stream's upload may run until its own deadline (Outbox.putBlobStream: twice the size, streamMessage's ceiling).
   if (step.streamed) return SETTLE_RESERVE_MS + storageDeadlineMs(bytes * 2);
   return SETTLE_RESERVE_MS + Math.ceil(bytes / (1024 * 1024)) * RESERVE_MS_PER_MIB;

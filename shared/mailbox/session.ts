@@ -33,6 +33,8 @@ export class ImapSession {
   private tokenExpiresAt = 0;
   /** The last command failure imapflow reported: it returns false from failed commands instead of throwing. */
   private lastCommandError: unknown;
+  /** The command sequences asked for, one after another. */
+  private queue: Promise<unknown> = Promise.resolve();
   /** The folder's UIDVALIDITY; a session that finds another one refuses to go on. */
   uidValidity = 0;
   /** The folder's path as the server knows it (INBOX in capitals; others as LIST spells them). */
@@ -54,12 +56,21 @@ export class ImapSession {
   }
 
   /**
-   * Runs one command sequence. Exchange ends a session whose token expired
-   * ("BYE ... AccessTokenExpired"): then the session reconnects with a new token
-   * and runs the sequence again. A throttled sequence runs again after the wait
-   * Exchange suggests, when it is short. Every sequence given here must be safe to repeat.
+   * Runs one command sequence, after those already asked for: the drain
+   * overlaps steps, and a sequence (a FETCH and its iteration, a settle, a
+   * reconnect) must not interleave with another on the one session. Exchange
+   * ends a session whose token expired ("BYE ... AccessTokenExpired"): then the
+   * session reconnects with a new token and runs the sequence again. A throttled
+   * sequence runs again after the wait Exchange suggests, when it is short.
+   * Every sequence given here must be safe to repeat, and must not call run().
    */
-  async run<T>(action: (client: ImapFlow) => Promise<T>): Promise<T> {
+  run<T>(action: (client: ImapFlow) => Promise<T>): Promise<T> {
+    const result = this.queue.then(() => this.runNow(action));
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  private async runNow<T>(action: (client: ImapFlow) => Promise<T>): Promise<T> {
     if (Date.now() > this.tokenExpiresAt - TOKEN_REFRESH_MARGIN_MS) {
       this.logger.info('The access token is about to expire; reconnecting with a new one.');
       await this.reconnect(false);

@@ -1,7 +1,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { drain, isComplete } from '../../../shared/drain/drain.js';
+import { drain, HANDOFF_CONCURRENCY, isComplete } from '../../../shared/drain/drain.js';
+import { STOP_AFTER_PASSING_FAILURES } from '../../../shared/drain/stopRules.js';
 import { messageKey, queueMessageSchema, type MailMessage } from '../../../shared/contract/queueMessage.js';
 import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../../support/localStack.js';
 import { startFaultyProxy } from '../../support/faultyProxy.js';
@@ -191,7 +192,7 @@ describe('failures leave the mailbox untouched', () => {
 
 describe('a queue failure mid-drain', () => {
   test('settles what the queue acknowledged, leaves every other message in the mailbox, and stops once nothing gets through', async () => {
-    const total = BATCH_SIZE + 5;
+    const total = BATCH_SIZE * 3;
     await stack.reseed(
       Array.from({ length: total }, (_, i) => ({
         raw: Buffer.from(`From: a@example.com\r\nSubject: message ${i + 1}\r\nMessage-ID: <m${i + 1}@example.com>\r\n\r\nbody ${i + 1}\r\n`),
@@ -208,8 +209,13 @@ describe('a queue failure mid-drain', () => {
 
       assert.equal(isComplete(report), false);
       assert.equal(report.handedOff.length, 3);
-      assert.equal(report.failed.length, BATCH_SIZE - 3, 'the rest of the first batch was tried');
-      assert.equal(report.notAttempted, total - BATCH_SIZE, 'the second batch was not: hand-offs kept failing for a passing reason');
+      // Hand-offs already begun finish (they fail); none begins once three in a row failed for a passing reason. Begun:
+      // HANDOFF_CONCURRENCY at first, then one as each came back before that: the 3 successes, and fewer than
+      // STOP_AFTER_PASSING_FAILURES failures before and after each of them.
+      const begun = HANDOFF_CONCURRENCY + 3 + (STOP_AFTER_PASSING_FAILURES - 1) * 4;
+      assert.ok(report.failed.length >= STOP_AFTER_PASSING_FAILURES && report.failed.length <= begun - 3, `${report.failed.length} failed`);
+      assert.equal(report.notAttempted, total - 3 - report.failed.length, 'the rest was left for the next run');
+      assert.ok(report.notAttempted > 0);
       assert.match(report.stoppedBecause ?? '', /hand-offs in a row failed for a passing reason/);
       assert.match(report.failed[0]!.error, /STORAGE_FORBIDDEN/);
 
@@ -230,7 +236,7 @@ describe('a queue failure mid-drain', () => {
 });
 
 describe('a queue that is down from the start', () => {
-  test('stops after the first batch instead of churning through the mailbox', async () => {
+  test('stops within the hand-offs already begun instead of churning through the mailbox', async () => {
     const total = BATCH_SIZE * 3;
     await stack.reseed(Array.from({ length: total }, (_, i) => ({ raw: Buffer.from(`Subject: d${i}\r\n\r\nx\r\n`) })));
     const proxy = await startFaultyProxy(stack.azurite.queueEndpoint, (req) =>
@@ -239,8 +245,9 @@ describe('a queue that is down from the start', () => {
     try {
       const connection = stack.azurite.connectionString.replace(stack.azurite.queueEndpoint, proxy.url);
       const report = await drain(stack.settingsWith({ OUTPUT_STORAGE: connection }), capturingLogger().logger);
-      assert.equal(report.failed.length, BATCH_SIZE);
-      assert.equal(report.notAttempted, total - BATCH_SIZE);
+      // Only the hand-offs begun before the third failure came back were tried (at most HANDOFF_CONCURRENCY, and the two begun as the first failures came back).
+      assert.ok(report.failed.length >= STOP_AFTER_PASSING_FAILURES && report.failed.length < HANDOFF_CONCURRENCY + STOP_AFTER_PASSING_FAILURES, `${report.failed.length} failed`);
+      assert.equal(report.notAttempted, total - report.failed.length);
       assert.equal(stack.imap.messages('INBOX').length, total);
     } finally {
       await proxy.close();

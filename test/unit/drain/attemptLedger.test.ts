@@ -19,12 +19,12 @@ test('own failures count, passing ones never, and a settled message is forgotten
   const ledger = new AttemptLedger(lease);
   await ledger.begin([1, 2, 3]);
   assert.deepEqual(lease.saved.at(-1)!.inFlight, [1, 2, 3], 'saved in flight before the hand-off');
-  await ledger.settle([failed(1, true), failed(2, false), quarantined(3)]);
+  await ledger.settle([1, 2, 3], [failed(1, true), failed(2, false), quarantined(3)]);
   assert.deepEqual(lease.saved.at(-1), { attempts: { 1: 1 }, inFlight: [] }, 'saved after the hand-off');
   assert.equal(ledger.attemptsOf(2), 0, "Storage down is not the message's fault");
-  await ledger.settle([failed(1, true)]);
+  await ledger.settle([1], [failed(1, true)]);
   assert.equal(ledger.attemptsOf(1), 2);
-  await ledger.settle([quarantined(1)]);
+  await ledger.settle([1], [quarantined(1)]);
   assert.equal(ledger.attemptsOf(1), 0);
   assert.deepEqual(lease.saved.at(-1), { attempts: {}, inFlight: [] });
 });
@@ -49,7 +49,7 @@ test('an abandoned step counts nothing; a new UIDVALIDITY clears the counts', as
   const lease = store({ uidValidity: 7, attempts: { 4: 2 }, inFlight: [] });
   const ledger = new AttemptLedger(lease);
   await ledger.begin([4]);
-  await ledger.abandon();
+  await ledger.abandon([4]);
   assert.equal(ledger.attemptsOf(4), 2);
   assert.deepEqual(lease.saved.at(-1)!.inFlight, []);
   const renumbered = await ledger.recover(8, new Set([4]));
@@ -59,5 +59,51 @@ test('an abandoned step counts nothing; a new UIDVALIDITY clears the counts', as
 
 test('abandon() never throws: Storage may be what went away', async () => {
   const ledger = new AttemptLedger({ state: { attempts: {}, inFlight: [] }, save: async () => Promise.reject(new Error('503')) });
-  await ledger.abandon();
+  await ledger.abandon([4]);
+});
+
+test('steps in flight together: each adds its UIDs and removes only its own', async () => {
+  const lease = store({ attempts: {}, inFlight: [] });
+  const ledger = new AttemptLedger(lease);
+  await ledger.begin([1, 2]);
+  await ledger.begin([3]);
+  assert.deepEqual(lease.saved.at(-1)!.inFlight, [1, 2, 3], 'a death now counts against every message being handed off');
+  await ledger.settle([1, 2], [failed(1, true), quarantined(2)]);
+  assert.deepEqual(lease.saved.at(-1)!.inFlight, [3], 'the other step is still in flight');
+  await ledger.abandon([3]);
+  assert.deepEqual(lease.saved.at(-1)!.inFlight, []);
+});
+
+test('overlapping saves run one at a time, and each caller waits for a save that holds its change', async () => {
+  const state: DrainState = { attempts: {}, inFlight: [] };
+  const written: DrainState[] = [];
+  let running = 0;
+  let most = 0;
+  const slowStore: LedgerStore = {
+    state,
+    save: async () => {
+      // Serialised when the upload starts, as MailboxLease.save does.
+      const snapshot = structuredClone(state);
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      written.push(snapshot);
+      running--;
+    },
+  };
+  const ledger = new AttemptLedger(slowStore);
+  const begun = [ledger.begin([1]), ledger.begin([2]), ledger.begin([3])];
+  await begun[0];
+  assert.ok(written.at(-1)!.inFlight.includes(1));
+  await Promise.all(begun);
+  assert.equal(most, 1, 'never two uploads of the state at once: they could land in either order');
+  assert.deepEqual(written.at(-1)!.inFlight, [1, 2, 3], 'the last save holds every change');
+  assert.ok(written.length <= 2, `changes made while a save runs share the next one (${written.length} saves)`);
+});
+
+test('a message left for the next run by a stopping drain (no result) is no longer in flight, and counts nothing', async () => {
+  const lease = store({ attempts: { 2: 1 }, inFlight: [] });
+  const ledger = new AttemptLedger(lease);
+  await ledger.begin([1, 2]);
+  await ledger.settle([1, 2], [quarantined(1)]);
+  assert.deepEqual(lease.saved.at(-1), { attempts: { 2: 1 }, inFlight: [] });
 });

@@ -6,11 +6,11 @@ import { storageDeadlineMs } from '../../../shared/outbox/storageLimits.js';
 
 const MiB = 1024 * 1024;
 const m = (uid: number, size: number) => ({ uid, size });
-const uids = (steps: Step[]) => steps.map((s) => `${s.streamed ? 'streamed ' : ''}${s.messages.map((x) => x.uid).join(',')}`);
+const uids = (steps: Step[]) => steps.map((s) => `${s.streamed ? 'streamed ' : s.alone ? 'alone ' : ''}${s.messages.map((x) => x.uid).join(',')}`);
 
 test('plan: messages too large to parse are streamed first, one by one; then suspects alone; then the rest in batches, each in UID order', () => {
   const pending = [m(1, 10), m(2, 5_000), m(3, 10), m(4, 10), m(5, 9_000), m(6, 10), m(7, 10)];
-  assert.deepEqual(uids(plan(pending, new Set([4, 6]), 1_000)), ['streamed 2', 'streamed 5', '4', '6', '1,3,7']);
+  assert.deepEqual(uids(plan(pending, new Set([4, 6]), 1_000)), ['streamed 2', 'streamed 5', 'alone 4', 'alone 6', '1,3,7']);
 });
 
 test('plan: every message is in exactly one step; a suspect too large to parse is streamed, not also tried alone', () => {
@@ -27,7 +27,7 @@ test('plan: a message of exactly MAX_MESSAGE_BYTES is parsed; one byte more is s
 
 test('plan of nothing is no step; of only suspects, one step each', () => {
   assert.deepEqual(plan([], new Set([1]), 1_000), []);
-  assert.deepEqual(uids(plan([m(1, 1), m(2, 1)], new Set([1, 2]), 1_000)), ['1', '2']);
+  assert.deepEqual(uids(plan([m(1, 1), m(2, 1)], new Set([1, 2]), 1_000)), ['alone 1', 'alone 2']);
 });
 
 test('plan batches by BATCH_SIZE and BATCH_BYTES when not told otherwise', () => {
@@ -49,7 +49,7 @@ test('inBatches: a batch may reach the byte bound exactly; empty messages count 
 });
 
 test('reserveFor: a minute for the commands plus a second per MiB begun, as the comment on SETTLE_RESERVE_MS reckons', () => {
-  const step = (...sizes: number[]): Step => ({ messages: sizes.map((size, i) => m(i + 1, size)), streamed: false });
+  const step = (...sizes: number[]): Step => ({ messages: sizes.map((size, i) => m(i + 1, size)), streamed: false, alone: false });
   assert.equal(reserveFor(step()), SETTLE_RESERVE_MS);
   assert.equal(reserveFor(step(1)), SETTLE_RESERVE_MS + 1_000);
   assert.equal(reserveFor(step(MiB / 2, MiB / 2)), SETTLE_RESERVE_MS + 1_000, 'the bytes of the whole step, not per message');
@@ -58,7 +58,7 @@ test('reserveFor: a minute for the commands plus a second per MiB begun, as the 
 
 test('reserveFor: a message streamed to quarantine was started with less time left than its upload may take', () => {
   // The upload's deadline allows twice the size: 45 s + 287 s for 150 MB; the reserve was 204 s.
-  const streamed: Step = { messages: [m(1, 150_000_000)], streamed: true };
+  const streamed: Step = { messages: [m(1, 150_000_000)], streamed: true, alone: true };
   assert.equal(reserveFor(streamed), SETTLE_RESERVE_MS + storageDeadlineMs(300_000_000));
   assert.equal(reserveFor(streamed), 392_000, 'about six and a half minutes');
 });
