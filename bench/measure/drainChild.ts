@@ -1,22 +1,21 @@
 /**
- * One drain in its own process, for the benchmark: prints the report's counts,
- * the wall time of the drain and the process's peak memory as one JSON line.
+ * The drain under test, in its own process: the product's drain() with its
+ * settings from the environment, as the function app runs it. Prints the
+ * report's counts, the wall time and the process's peak memory as one JSON line.
  */
-import { drain } from '../shared/drain/drain.js';
-import { createLogger } from '../shared/errors/logger.js';
-import { loadSettings } from '../shared/config/loadSettings.js';
+import { drain } from '../../shared/drain/drain.js';
+import { createLogger } from '../../shared/errors/logger.js';
+import { loadSettings } from '../../shared/config/loadSettings.js';
+import { finish } from './childIo.js';
 
 const settings = loadSettings();
 const quiet = { debug() {}, info() {}, warn: (l: string) => console.error(l), error: (l: string) => console.error(l) };
 const started = performance.now();
 const report = await drain(settings, createLogger(quiet, 'warn'));
-const ms = performance.now() - started;
-console.log(
-  JSON.stringify({
-    handedOff: report.handedOff.length,
-    quarantined: report.quarantined.length,
-    failed: report.failed.length,
-    ms,
-    maxRssMiB: process.resourceUsage().maxRSS / 1024,
-  }),
-);
+finish(started, {
+  messages: report.handedOff.length,
+  found: report.found,
+  quarantined: report.quarantined.length,
+  failed: report.failed.length,
+  stoppedBecause: report.stoppedBecause ?? null,
+});
