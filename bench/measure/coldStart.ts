@@ -39,11 +39,14 @@ export interface ColdStart {
 }
 
 async function probe(code: string, env: NodeJS.ProcessEnv): Promise<Record<string, number>> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // stderr is kept for a failure only: outside the host, @azure/functions warns on every import that it is in test mode.
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (err += d));
   const [status] = (await once(child, 'exit')) as [number | null];
-  if (status !== 0) throw new Error(`importing ${FUNCTION_MODULE} failed (exit ${status}); was npm run build run?`);
+  if (status !== 0) throw new Error(`importing ${FUNCTION_MODULE} failed (exit ${status}); was npm run build run?\n${err}`);
   return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
 }
 
@@ -51,6 +54,8 @@ export async function measureColdStart(runs: number): Promise<ColdStart> {
   // The registration reads DRAIN_SCHEDULE: unset, it takes the default; nothing else is read at import.
   const env = { ...process.env };
   delete env.DRAIN_SCHEDULE;
+  // The function app has no local CA to load; the benchmark's own process does.
+  delete env.NODE_EXTRA_CA_CERTS;
   const results: Record<string, number>[] = [];
   for (let i = 0; i < runs; i++) results.push(await probe(PROBE, env));
   const bare = await probe('console.log(JSON.stringify({ maxRssMiB: process.resourceUsage().maxRSS / 1024 }))', env);
