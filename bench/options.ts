@@ -7,7 +7,7 @@
  *   BENCH_REPEAT        runs of each corpus measurement; medians when more than 1 (default 1)
  *   BENCH_MEASURES      drain,baseline,storage,imap,parse (default all)
  *   BENCH_SEED          the corpus's seed (default 1)
- *   BENCH_COLD_STARTS   cold-start imports, median (default 5; 0 skips the build and the measurement)
+ *   BENCH_COLD_STARTS   cold-start imports, median (default 5; 0 skips them)
  *   BENCH_CHILD_TIMEOUT_S  a measurement's time limit, seconds (default 1800)
  *   BENCH_CPU_PROFILE   1: the drain runs under --cpu-prof, its profiles in bench/results/profiles/
  *                       (open them in Chrome DevTools; the profiler slows the drain a little)

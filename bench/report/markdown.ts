@@ -3,7 +3,7 @@ import type { Measure } from '../options.js';
 import { TARGETS, type BenchFigures, type Figure, type ProfileFigures } from './figures.js';
 
 export const LABELS: Record<Measure, string> = {
-  drain: 'drain (drain())',
+  drain: 'the drain, drain()',
   baseline: 'baseline, one at a time',
   storage: 'Storage ceiling, 32 in flight',
   imap: 'IMAP ceiling, one UID FETCH 1:*',
@@ -17,7 +17,8 @@ const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' 
 function row(p: ProfileFigures, measure: Measure, f: Figure): string {
   const name = measure === p.slowestStage ? `${LABELS[measure]} (slowest stage)` : LABELS[measure];
   const failed = f.failures.length ? ` ⚠ ${f.failures.length} failed: ${f.failures.join('; ').replace(/\|/g, '\\|').replace(/\n/g, ' ')}` : '';
-  return `| ${p.profile} | ${name}${failed} | ${num(f.msgPerS)} | ${num(f.mbPerS)} | ${num(f.seconds)} | ${num(f.cpuShare, 2)} | ${num(f.maxRssMiB, 0)} | ${num(f.rttMs)} |`;
+  // A corpus of one large message goes at a fraction of a message a second.
+  return `| ${p.profile} | ${name}${failed} | ${num(f.msgPerS, f.msgPerS < 10 ? 2 : 1)} | ${num(f.mbPerS)} | ${num(f.seconds)} | ${num(f.cpuShare, 2)} | ${num(f.maxRssMiB, 0)} | ${num(f.rttMs)} |`;
 }
 
 export function markdown(b: BenchFigures): string {
