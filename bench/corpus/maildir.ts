@@ -2,8 +2,9 @@
  * Puts the corpus into a Dovecot user's INBOX as Maildir files, as a local
  * delivery agent does, one message at a time (test/support/dovecot.ts's
  * deliver() takes them all at once, and a 50,000-message corpus is 8 GB), then
- * has Dovecot index the folder and read every file, so that each measured run
- * starts from the same state: UIDs assigned, sizes known, files in the page cache.
+ * has Dovecot index the folder, so that each measured run starts from the same
+ * state: UIDs assigned, sizes known (from the file names), files just written
+ * and so in the page cache.
  */
 import { spawnSync } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,7 +53,7 @@ export async function seedMaildir(dovecot: Dovecot, user: string, messages: Iter
     bytes += message.raw.length;
   }
   const written = performance.now();
-  // STATUS with vsize syncs new/ into the index (UIDs in file-name order) and reads each message once.
+  // STATUS syncs new/ into the index: UIDs are assigned now, not on the measured run's SELECT.
   const status = (await dovecot.doveadm(['-f', 'flow', 'mailbox', 'status', '-u', user, 'messages vsize', 'INBOX'])).toString('utf8');
   const found = Number(/messages=(\d+)/.exec(status)?.[1]);
   if (found !== count) throw new Error(`Dovecot indexed ${found} of the ${count} messages written to ${maildir}: ${status}`);
