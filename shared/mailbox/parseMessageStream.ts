@@ -79,6 +79,9 @@ class NodeWatchingParser extends MailParser {
   }
 }
 
+/** The largest piece written to MailParser at once (see the loop that feeds it). */
+const PARSER_CHUNK_BYTES = 64 * 1024;
+
 /** The top-level header keys simpleParser copies onto the parsed mail (lib/simple-parser.js). */
 const MAIL_HEADER_KEYS = ['subject', 'references', 'date', 'to', 'from', 'cc', 'bcc', 'message-id', 'in-reply-to', 'reply-to'];
 
@@ -203,8 +206,11 @@ export async function parseMessageStream<A, B>(source: Readable, stores: StreamS
 
   try {
     for await (const chunk of source) {
+      // mailsplit's ChunkedPassthrough queues 16 chunks of whatever size it is given: at most 64 KiB each keeps that 1 MiB.
+      for (let at = 0; at < (chunk as Buffer).length && !failure; at += PARSER_CHUNK_BYTES) {
+        await writeTo(parser, (chunk as Buffer).subarray(at, at + PARSER_CHUNK_BYTES));
+      }
       if (failure) break;
-      await writeTo(parser, chunk as Buffer);
     }
     if (!failure) parser.end();
   } catch (error) {
