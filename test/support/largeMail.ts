@@ -107,13 +107,20 @@ export function streamOf(totalBytes: number, bodyBytes: number): Readable {
         sent += b.length;
         return b;
       };
+      const gen = generate();
+      // In the 64 KiB pieces Mailbox.stream delivers (STREAM_CHUNK_BYTES).
+      for (const big of gen) for (let at = 0; at < big.length; at += 64 * 1024) yield big.subarray(at, at + 64 * 1024);
+      function* generate() {
       yield give(piece(`${header}--big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n`));
       for (let body = 0; body < bodyBytes; body += line.length) yield give(piece(line));
-      for (let n = 0; sent < totalBytes - 12 * 1024 * 1024; n++) {
+      // Attachments of up to 8 MiB, each in base64 pieces of 1 MiB of data (about 1.35 MiB encoded).
+      const pieceBytes = Math.ceil((1024 * 1024) / 57) * 78;
+      for (let n = 0; sent + pieceBytes + 256 < totalBytes; n++) {
         yield give(piece(`\r\n--big\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="part${n}.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n`));
-        for (let i = 0; i < 8; i++) yield give(piece(base64Lines(1024 * 1024, n * 8 + i)));
+        for (let i = 0; i < 8 && sent + pieceBytes + 256 < totalBytes; i++) yield give(piece(base64Lines(1024 * 1024, n * 8 + i)));
       }
       yield give(piece('\r\n--big--\r\n'));
+      }
     })(),
     { objectMode: false },
   );
