@@ -13,8 +13,8 @@ import { describe } from '../errors/errors.js';
 import type { Logger } from '../errors/logger.js';
 import type { FetchedMessage } from '../mailbox/mailbox.js';
 import type { Outbox, StoredBlob } from '../outbox/outbox.js';
-import { parseMessage, ParseError, type ParsedAttachment } from '../mailbox/parseMessage.js';
-import { INLINE_BODY_LIMIT, messageKey, SCHEMA_VERSION, type MailMessage, type PoisonMessage } from '../contract/queueMessage.js';
+import { parseMessage, ParseError, type HeaderFields, type ParsedAttachment } from '../mailbox/parseMessage.js';
+import { INLINE_BODY_LIMIT, messageKey, SCHEMA_VERSION, type Attachment, type MailMessage, type PoisonMessage } from '../contract/queueMessage.js';
 import { isOwnFailure } from './isOwnFailure.js';
 import { safeName } from './safeName.js';
 
@@ -85,30 +85,7 @@ export async function handOff(
     const attachments = await Promise.all(parsed.attachments.map((a, i) => storeAttachment(outbox, id, i, a)));
     const text = await inlineOrBlob(outbox, id, 'text', parsed.text);
     const html = await inlineOrBlob(outbox, id, 'html', parsed.html);
-    const message: MailMessage = {
-      schemaVersion: SCHEMA_VERSION,
-      id,
-      mailbox: ref.mailbox,
-      folder: ref.folder,
-      uid: fetched.uid,
-      uidValidity: ref.uidValidity,
-      messageId: parsed.messageId,
-      receivedAt: fetched.receivedAt.toISOString(),
-      date: parsed.date,
-      subject: parsed.subject,
-      from: parsed.from,
-      to: parsed.to,
-      cc: parsed.cc,
-      replyTo: parsed.replyTo,
-      inReplyTo: parsed.inReplyTo,
-      references: parsed.references,
-      text: text.inline,
-      html: html.inline,
-      ...(text.blob && { textBlob: text.blob }),
-      ...(html.blob && { htmlBlob: html.blob }),
-      attachments,
-      raw,
-    };
+    const message = mailMessage(id, ref, fetched.uid, fetched.receivedAt, parsed, text, html, attachments, raw);
     const { viaBlob } = await outbox.send(message, blobNames.payload(id));
     return { outcome: 'handedOff', uid: fetched.uid, message, viaBlob };
   } catch (error) {
@@ -117,6 +94,50 @@ export async function handOff(
       outbox.putBlob(name, fetched.source, 'message/rfc822'),
     );
   }
+}
+
+/** A stored body: inline, or the blob it is in. */
+export interface StoredBody {
+  inline: string | null;
+  blob?: StoredBlob;
+}
+
+/** The queue message, from the parsed headers and what was stored (the same for a message parsed whole or streamed). */
+export function mailMessage(
+  id: string,
+  ref: MailboxRef,
+  uid: number,
+  receivedAt: Date,
+  parsed: HeaderFields,
+  text: StoredBody,
+  html: StoredBody,
+  attachments: Attachment[],
+  raw: StoredBlob,
+): MailMessage {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    id,
+    mailbox: ref.mailbox,
+    folder: ref.folder,
+    uid,
+    uidValidity: ref.uidValidity,
+    messageId: parsed.messageId,
+    receivedAt: receivedAt.toISOString(),
+    date: parsed.date,
+    subject: parsed.subject,
+    from: parsed.from,
+    to: parsed.to,
+    cc: parsed.cc,
+    replyTo: parsed.replyTo,
+    inReplyTo: parsed.inReplyTo,
+    references: parsed.references,
+    text: text.inline,
+    html: html.inline,
+    ...(text.blob && { textBlob: text.blob }),
+    ...(html.blob && { htmlBlob: html.blob }),
+    attachments,
+    raw,
+  };
 }
 
 /** Quarantines a message too large to parse, streaming its bytes from the mailbox to Blob storage. */
@@ -151,7 +172,7 @@ export function failed(uid: number, id: string, error: unknown): HandOffResult {
 }
 
 /** Keeps the raw bytes and reports them on the poison queue; failing that, leaves the message in the mailbox. */
-async function quarantine(
+export async function quarantine(
   uid: number,
   id: string,
   ref: MailboxRef,
@@ -182,14 +203,24 @@ async function quarantine(
 }
 
 /** A body inline while it is small; beyond INLINE_BODY_LIMIT, a blob the message points to. */
-async function inlineOrBlob(outbox: Outbox, id: string, kind: 'text' | 'html', body: string | null) {
+async function inlineOrBlob(outbox: Outbox, id: string, kind: 'text' | 'html', body: string | null): Promise<StoredBody> {
   if (body === null || Buffer.byteLength(body, 'utf8') <= INLINE_BODY_LIMIT) return { inline: body, blob: undefined };
-  const blob = await outbox.putBlob(blobNames.body(id, kind), Buffer.from(body, 'utf8'), `text/${kind === 'text' ? 'plain' : 'html'}; charset=utf-8`);
+  const blob = await outbox.putBlob(blobNames.body(id, kind), Buffer.from(body, 'utf8'), bodyContentType(kind));
   return { inline: null, blob };
+}
+
+/** A body blob's Content-Type. */
+export function bodyContentType(kind: 'text' | 'html'): string {
+  return `text/${kind === 'text' ? 'plain' : 'html'}; charset=utf-8`;
 }
 
 async function storeAttachment(outbox: Outbox, id: string, index: number, attachment: ParsedAttachment) {
   const stored = await outbox.putBlob(blobNames.attachment(id, index, attachment.filename), attachment.content, attachment.contentType);
+  return attachmentOf(attachment, stored);
+}
+
+/** An attachment as the queue message lists it. */
+export function attachmentOf(attachment: Omit<ParsedAttachment, 'content'>, stored: StoredBlob): Attachment {
   return {
     filename: attachment.filename,
     contentType: attachment.contentType,

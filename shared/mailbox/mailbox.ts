@@ -14,10 +14,11 @@ import type { Settings } from '../config/settings.js';
 import { listFolder } from './listing.js';
 import { ImapSession, type TokenSource } from './session.js';
 import { canMoveSafely, settleAs } from './settleCommands.js';
-import { streamMessage } from './streamMessage.js';
+import { internalDateOf, streamMessage, type StreamedFacts } from './streamMessage.js';
 import { uidSet } from './uidSet.js';
 
 export type { TokenSource } from './session.js';
+export type { StreamedFacts } from './streamMessage.js';
 
 export interface PendingMessage {
   uid: number;
@@ -118,8 +119,12 @@ export class Mailbox {
     });
   }
 
-  /** Streams one message too large to hold in memory to `sink` (see streamMessage.ts). */
-  async stream<T>(uid: number, expectedSize: number, sink: (content: Readable) => Promise<T>): Promise<T> {
+  /**
+   * Streams one message too large to hold in memory to `sink`, with its
+   * INTERNALDATE (see streamMessage.ts). After a lost session the stream starts
+   * over: `sink` is called again, with the message from its first byte.
+   */
+  async stream<T>(uid: number, expectedSize: number, sink: (content: Readable, facts: StreamedFacts) => Promise<T>): Promise<T> {
     return this.session.run((client) => streamMessage(client, { uid, expectedSize, folder: this.folder }, sink));
   }
 
@@ -166,7 +171,7 @@ function toFetched(message: FetchMessageObject, source: Buffer): FetchedMessage 
   return {
     uid: message.uid,
     size: source.length,
-    receivedAt: message.internalDate instanceof Date ? message.internalDate : new Date(message.internalDate ?? Date.now()),
+    receivedAt: internalDateOf(message.internalDate) ?? new Date(),
     source,
   };
 }

@@ -37,20 +37,40 @@ export class ParseError extends Error {
 }
 
 
+/**
+ * What we ask of mailparser, in both ways of parsing (here, and streamed in
+ * parseMessageStream.ts): no conversions between text and html, no links made.
+ */
+export const PARSER_OPTIONS = {
+  skipHtmlToText: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  skipImageLinks: true,
+} as const;
+
 /** Parses `raw`; throws ParseError when mailparser cannot make sense of it. */
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   let mail: ParsedMail;
   try {
-    mail = await simpleParser(raw, {
-      skipHtmlToText: true,
-      skipTextToHtml: true,
-      skipTextLinks: true,
-      skipImageLinks: true,
-    });
+    mail = await simpleParser(raw, PARSER_OPTIONS);
   } catch (error) {
     throw new ParseError(`mailparser could not parse the message: ${(error as Error).message}`, { cause: error });
   }
 
+  return {
+    ...headerFields(mail),
+    // mailparser reports a missing text part as ''; consumers get null for "no text".
+    text: mail.text || null,
+    html: typeof mail.html === 'string' && mail.html !== '' ? mail.html : null,
+    attachments: mail.attachments.map((a) => ({ ...attachmentFields(a), content: a.content })),
+  };
+}
+
+/** The header fields of the queue message, from what simpleParser (or the same steps on a streaming MailParser) made of the top-level headers. */
+export type HeaderSource = Pick<ParsedMail, 'messageId' | 'subject' | 'from' | 'to' | 'cc' | 'replyTo' | 'inReplyTo' | 'references' | 'headerLines'>;
+export type HeaderFields = Omit<ParsedMessage, 'text' | 'html' | 'attachments'>;
+
+export function headerFields(mail: HeaderSource): HeaderFields {
   return {
     messageId: mail.messageId ?? null,
     date: headerDate(mail),
@@ -61,16 +81,16 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     replyTo: addresses(mail.replyTo),
     inReplyTo: mail.inReplyTo ?? null,
     references: typeof mail.references === 'string' ? [mail.references] : (mail.references ?? []),
-    // mailparser reports a missing text part as ''; consumers get null for "no text".
-    text: mail.text || null,
-    html: typeof mail.html === 'string' && mail.html !== '' ? mail.html : null,
-    attachments: mail.attachments.map((a) => ({
-      filename: a.filename === undefined ? null : wellFormed(a.filename),
-      contentType: storableContentType(a.contentType),
-      contentId: a.contentId ? a.contentId.replace(/^<|>$/g, '') : null,
-      inline: a.contentDisposition === 'inline',
-      content: a.content,
-    })),
+  };
+}
+
+/** What the queue message says of an attachment, from mailparser's attachment (buffered or streamed). */
+export function attachmentFields(a: { filename?: string; contentType: string; contentId?: string; contentDisposition?: string }): Omit<ParsedAttachment, 'content'> {
+  return {
+    filename: a.filename === undefined ? null : wellFormed(a.filename),
+    contentType: storableContentType(a.contentType),
+    contentId: a.contentId ? a.contentId.replace(/^<|>$/g, '') : null,
+    inline: a.contentDisposition === 'inline',
   };
 }
 
@@ -81,7 +101,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
  * so the header is read here as mailparser reads it (the last Date header,
  * unfolded, through Date), keeping its failure.
  */
-function headerDate(mail: ParsedMail): string | null {
+function headerDate(mail: Pick<ParsedMail, 'headerLines'>): string | null {
   const line = mail.headerLines.filter((h) => h.key === 'date').at(-1)?.line;
   if (line === undefined) return null;
   const date = new Date(line.slice(line.indexOf(':') + 1).replace(/(?:\r?\n|\r)[ \t]*/g, ' ').trim());

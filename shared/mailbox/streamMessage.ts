@@ -17,21 +17,29 @@ import { describeImap, isRefusal } from './imapResponses.js';
 /** The size of each partial fetch (imapflow's download uses the same window). */
 export const STREAM_CHUNK_BYTES = 64 * 1024;
 
+/** What the sink learns of the message besides its bytes. */
+export interface StreamedFacts {
+  /** INTERNALDATE, fetched with the first chunk; absent when the server sent none. */
+  internalDate?: Date;
+}
+
 export async function streamMessage<T>(
   client: ImapFlow,
   message: { uid: number; expectedSize: number; folder: string },
-  sink: (content: Readable) => Promise<T>,
+  sink: (content: Readable, facts: StreamedFacts) => Promise<T>,
 ): Promise<T> {
   const { uid, expectedSize, folder } = message;
+  // The first chunk comes before the sink starts, so that it learns INTERNALDATE (the queue message's receivedAt).
+  const first = await chunkOf(client, uid, 0, folder, true);
   const content = new PassThrough({ highWaterMark: STREAM_CHUNK_BYTES * 2 });
-  const result = sink(content);
+  const result = sink(content, { internalDate: first.internalDate });
   // The upload may fail while a chunk is still being fetched: handled here, awaited below.
   result.catch(() => {});
   // A server that ignores partial fetches would send the whole message on every call.
   const ceiling = expectedSize * 2 + STREAM_CHUNK_BYTES;
   try {
     for (let offset = 0; ; ) {
-      const chunk = await chunkOf(client, uid, offset, folder);
+      const chunk = offset === 0 ? first.chunk : (await chunkOf(client, uid, offset, folder)).chunk;
       if (chunk.length > STREAM_CHUNK_BYTES && offset > 0) throw new Error(`the server ignored the partial FETCH of UID ${uid} at byte ${offset}`);
       offset += chunk.length;
       if (offset > ceiling) throw new Error(`UID ${uid} streamed past twice its RFC822.SIZE (${expectedSize} bytes)`);
@@ -47,13 +55,17 @@ export async function streamMessage<T>(
   return result;
 }
 
-async function chunkOf(client: ImapFlow, uid: number, offset: number, folder: string): Promise<Buffer> {
-  const query = { uid: true, source: { start: offset, maxLength: STREAM_CHUNK_BYTES } };
+async function chunkOf(client: ImapFlow, uid: number, offset: number, folder: string, internalDate = false): Promise<{ chunk: Buffer; internalDate?: Date }> {
+  const query = { uid: true, source: { start: offset, maxLength: STREAM_CHUNK_BYTES }, ...(internalDate && { internalDate: true }) };
   let chunk: Buffer | undefined;
+  let date: Date | undefined;
   let refused: unknown;
   try {
     for await (const message of client.fetch(String(uid), query, { uid: true })) {
-      if (message.uid === uid && Buffer.isBuffer(message.source) && chunk === undefined) chunk = message.source;
+      if (message.uid === uid && Buffer.isBuffer(message.source) && chunk === undefined) {
+        chunk = message.source;
+        date = internalDateOf(message.internalDate);
+      }
     }
   } catch (error) {
     if (!isRefusal(error)) throw error;
@@ -68,10 +80,18 @@ async function chunkOf(client: ImapFlow, uid: number, offset: number, folder: st
       { cause: refused },
     );
   }
-  return chunk;
+  return { chunk, internalDate: date };
+}
+
+/** imapflow gives INTERNALDATE as a Date, or as the server's string when it could not parse it. */
+export function internalDateOf(value: Date | string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  return value instanceof Date ? value : new Date(value);
 }
 
 function waitForDrain(stream: PassThrough): Promise<void> {
+  // A sink that failed may have destroyed the stream: its 'close' has been and gone.
+  if (stream.destroyed) return Promise.reject(new Error('the upload stopped reading the message'));
   return new Promise((resolve, reject) => {
     const done = (error?: Error) => {
       stream.off('drain', onDrain);
