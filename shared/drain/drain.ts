@@ -18,7 +18,7 @@ import { AttemptLedger } from './attemptLedger.js';
 import type { HandOffResult } from './handOff.js';
 import { fetchStep, handOffStep, type FetchedStep, type StepContext } from './handOffStep.js';
 import { Pipeline } from './pipeline.js';
-import { bytesOf, plan } from './plan.js';
+import { memoryOf, plan } from './plan.js';
 import { emptyReport, record, summaryLine, type DrainReport } from './report.js';
 import { StopRules } from './stopRules.js';
 
@@ -99,11 +99,11 @@ async function drainFolder(ctx: StepContext, stop: StopRules, report: DrainRepor
   const pipeline = new Pipeline(STEPS_IN_FLIGHT, BYTES_IN_FLIGHT);
   for (const step of plan(pending, suspects, ctx.maxMessageBytes)) {
     if (step.alone) await pipeline.idle();
-    await pipeline.room(bytesOf(step));
+    await pipeline.room(memoryOf(step));
     if (stop.before(step)) break;
     try {
       const fetched = await fetchStep(step, ctx);
-      pipeline.start(bytesOf(step), () => finishStep(fetched, ctx, report, stop), (error) => stop.failed(error));
+      pipeline.start(memoryOf(step), () => finishStep(fetched, ctx, report, stop), (error) => stop.failed(error));
     } catch (error) {
       stop.failed(error);
     }

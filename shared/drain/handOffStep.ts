@@ -13,6 +13,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import { messageKey } from '../contract/queueMessage.js';
 import type { AttemptLedger } from './attemptLedger.js';
 import { failed, handOff, quarantineStream, quarantineUnreadable, type HandOffResult, type MailboxRef } from './handOff.js';
+import { handOffStreamed } from './handOffStreamed.js';
 import type { Step } from './plan.js';
 
 /** What a step works with. */
@@ -32,7 +33,7 @@ export interface StepContext {
   logger: Logger;
 }
 
-/** A step whose messages are in hand; a streamed step's message is fetched as it is handed off. */
+/** A step whose messages are in hand; a streamed or oversized step's message is fetched as it is handed off. */
 export interface FetchedStep {
   step: Step;
   batch: FetchedBatch;
@@ -45,7 +46,7 @@ export interface FetchedStep {
  * bytes when they can be had. Throws only when the session went away.
  */
 export async function fetchStep(step: Step, ctx: StepContext): Promise<FetchedStep> {
-  if (step.streamed) return { step, batch: { messages: [], missing: [] } };
+  if (step.kind !== 'fetched') return { step, batch: { messages: [], missing: [] } };
   const uids = step.messages.map((m) => m.uid);
   try {
     return { step, batch: await ctx.mailbox.fetch(uids) };
@@ -68,15 +69,23 @@ export async function handOffStep({ step, batch }: FetchedStep, ctx: StepContext
       gate.counted(result);
       return result;
     });
-  if (step.streamed) {
-    const result = await each(() => quarantineOversized(step.messages[0]!, ctx));
+  const attempts = (uid: number) => ({ previous: ledger.attemptsOf(uid), max: ctx.maxAttempts });
+  if (step.kind !== 'fetched') {
+    const message = step.messages[0]!;
+    const result = await each(() => (step.kind === 'oversized' ? quarantineOversized(message, ctx) : streamed(message, attempts(message.uid), ctx)));
     return result ? [result] : [];
   }
   await ledger.begin(step.messages.map((m) => m.uid));
-  const attempts = (uid: number) => ({ previous: ledger.attemptsOf(uid), max: ctx.maxAttempts });
   const handedOff = batch.messages.map((message) => each(() => handOff(message, ref, outbox, attempts(message.uid), logger)));
   const unreadable = batch.missing.map((uid) => each(() => notServed(uid, ref, outbox, attempts(uid))));
   return (await Promise.all([...handedOff, ...unreadable])).filter((r): r is HandOffResult => r !== undefined);
+}
+
+/** A message over STREAM_PARSE_BYTES, parsed as it streams from the mailbox to its blobs. */
+async function streamed(message: PendingMessage, attempts: { previous: number; max: number }, ctx: StepContext): Promise<HandOffResult> {
+  await ctx.ledger.begin([message.uid]);
+  // Never throws: a failed stream, parse or upload comes back as the message's result.
+  return handOffStreamed(message, ctx.ref, ctx.outbox, attempts, ctx.logger, (sink) => ctx.mailbox.stream(message.uid, message.size, sink));
 }
 
 async function quarantineOversized(message: PendingMessage, ctx: StepContext): Promise<HandOffResult> {

@@ -21,19 +21,6 @@ import type { Outbox, StoredBlob } from '../outbox/outbox.js';
 import { messageKey } from '../contract/queueMessage.js';
 import { attachmentOf, blobNames, bodyContentType, failed, mailMessage, quarantine, type HandOffResult, type MailboxRef } from './handOff.js';
 
-/**
- * Messages larger than this are stream-parsed; smaller ones are fetched in
- * batches and parsed whole. Parsing whole costs about five times the message
- * (the raw Buffer, simpleParser's attachment Buffers, the bodies as strings and
- * their UTF-8 copies for upload), four hand-offs at once; streaming costs a
- * floor of about 25 MiB whatever the size (two 4 MiB upload blocks for the raw
- * blob and as many for the attachment or body being written) and one IMAP
- * round trip per 64 KiB. The two meet near 5 MiB: at 4 MiB a message parsed
- * whole costs no more than a streamed one, and the great majority of mail,
- * far smaller, keeps the batch FETCH's single round trip.
- */
-export const STREAM_PARSE_BYTES = 4 * 1024 * 1024;
-
 /** A message waiting in the mailbox: its UID, RFC822.SIZE, and INTERNALDATE when the listing had it. */
 export interface StreamedPending {
   uid: number;

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { drain, isComplete } from '../../../shared/drain/drain.js';
-import { SETTLE_RESERVE_MS } from '../../../shared/drain/plan.js';
+import { handOff } from '../../../shared/drain/handOff.js';
+import { SETTLE_RESERVE_MS, STREAM_PARSE_BYTES } from '../../../shared/drain/plan.js';
+import { Outbox } from '../../../shared/outbox/outbox.js';
+import { storageCredential } from '../../../shared/identity/storageCredential.js';
+import type { MailMessage } from '../../../shared/contract/queueMessage.js';
+import { largeMessages } from '../../support/largeMail.js';
 import { MailboxLease } from '../../../shared/outbox/mailboxLease.js';
 import { messageKey } from '../../../shared/contract/queueMessage.js';
 import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../../support/localStack.js';
@@ -92,6 +97,36 @@ test('a message over MAX_MESSAGE_BYTES is quarantined unparsed, streamed byte fo
   assert.deepEqual(await stack.readBlob(poison.raw.blobUrl), big.raw, 'raw bytes intact');
   assert.equal(stack.imap.messages('Failed').length, 1);
   assert.equal(stack.imap.messages('INBOX').length, 0);
+});
+
+test('a message over STREAM_PARSE_BYTES is handed off streamed where it falls among the others, with the queue message a whole parse makes', async () => {
+  const large = largeMessages().filter((m) => m.raw.length > STREAM_PARSE_BYTES);
+  assert.ok(large.length > 0, 'the generated corpus has a message over STREAM_PARSE_BYTES');
+  const internalDate = new Date(Date.UTC(2026, 10, 22, 7, 15, 0));
+  const small = seeded.messages.slice(0, 2);
+  const mail = [small[0]!, ...large.map((m) => ({ raw: m.raw })), small[1]!].map((m) => ({ raw: m.raw, internalDate }));
+  await stack.reseed(mail);
+  const { logger, lines } = capturingLogger();
+  const report = await drain(stack.settingsWith(), logger);
+  assert.ok(isComplete(report));
+  assert.equal(report.handedOff.length, mail.length);
+  assert.ok(lines.some((l) => /Parsing UID 2 \(\d+ bytes, streamed\)/.test(l)), 'the large message took the streamed path');
+  const queued = await stack.drainQueue();
+  // Steps overlap, so the queue's order is not the mailbox's: each message once is the promise.
+  assert.deepEqual(queued.map((q) => q.uid).sort((a, b) => a - b), mail.map((_, i) => i + 1), 'each message once');
+
+  const settings = stack.settingsWith();
+  const outbox = Outbox.open(settings.output.storage, settings.output, () => storageCredential(settings));
+  const ref = { mailbox: settings.mailbox, folder: 'INBOX', uidValidity: 1, failedFolder: settings.failedFolder };
+  for (const [i, { raw }] of large.entries()) {
+    const uid = i + 2;
+    const streamed = queued.find((q) => q.uid === uid) as MailMessage;
+    const whole = await handOff({ uid, size: raw.length, receivedAt: internalDate, source: raw }, ref, outbox, { previous: 0, max: 5 });
+    assert.equal(whole.outcome, 'handedOff');
+    assert.deepEqual(streamed, (whole as Extract<typeof whole, { outcome: 'handedOff' }>).message, `UID ${uid}`);
+    assert.deepEqual(await stack.readBlob(streamed.raw.blobUrl), raw, 'raw bytes intact');
+  }
+  await stack.drainQueue();
 });
 
 test('a message whose hand-off fails MAX_ATTEMPTS times, across runs, is quarantined; the others are not held up', async () => {
