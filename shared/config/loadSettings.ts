@@ -6,7 +6,8 @@
  */
 import { parseSettings } from './parseSettings.js';
 import { settingsSchema, type SettingName } from './settingsSchema.js';
-import type { RunsIn, Settings } from './settings.js';
+import type { MailboxTarget, RunsIn, Settings } from './settings.js';
+import { parseMailboxList, type MailboxEntry } from './mailboxList.js';
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, options: { runsIn?: RunsIn } = {}): Settings {
   const s = parseSettings(settingsSchema, env);
@@ -16,6 +17,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, options: { ru
     if (value === undefined || value === null) throw new Error(`${name} passed validation unset: settingsSchema's requiredWhen misses it`);
     return value as NonNullable<(typeof s)[K]>;
   };
+
+  const entries: MailboxEntry[] = s.MAILBOXES ? parseMailboxList(s.MAILBOXES).entries : [{ mailbox: needed('MAILBOX') }];
+  const mailboxes: MailboxTarget[] = entries.map((e) => ({
+    mailbox: e.mailbox,
+    folder: e.folder ?? s.MAIL_FOLDER,
+    afterProcessing: e.afterProcessing ?? s.AFTER_PROCESSING,
+    processedFolder: e.processedFolder ?? s.PROCESSED_FOLDER,
+    failedFolder: e.failedFolder ?? s.FAILED_FOLDER,
+    queueName: e.outputQueue ?? s.OUTPUT_QUEUE,
+    containerName: e.outputContainer ?? s.OUTPUT_CONTAINER,
+    enabled: e.enabled ?? true,
+  }));
+  const first = mailboxes[0]!;
 
   return {
     tenantId: s.TENANT_ID,
@@ -32,15 +46,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, options: { ru
     maxAttempts: s.MAX_ATTEMPTS,
     authorityHost: s.AZURE_AUTHORITY_HOST.replace(/\/+$/, ''),
     managedIdentityClientId: s.AZURE_CLIENT_ID,
-    mailbox: s.MAILBOX,
-    folder: s.MAIL_FOLDER,
+    mailbox: first.mailbox,
+    folder: first.folder,
     imap: { host: s.IMAP_HOST, port: s.IMAP_PORT },
-    afterProcessing: s.AFTER_PROCESSING,
-    processedFolder: s.PROCESSED_FOLDER,
-    failedFolder: s.FAILED_FOLDER,
+    afterProcessing: first.afterProcessing,
+    processedFolder: first.processedFolder,
+    failedFolder: first.failedFolder,
     output: {
-      queueName: s.OUTPUT_QUEUE,
-      containerName: s.OUTPUT_CONTAINER,
+      queueName: first.queueName,
+      containerName: first.containerName,
       storage: s.OUTPUT_STORAGE
         ? { kind: 'connectionString', connectionString: s.OUTPUT_STORAGE }
         : {
@@ -50,6 +64,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, options: { ru
             clientId: s.OUTPUT_STORAGE__clientId ?? s.AZURE_CLIENT_ID,
           },
     },
+    mailboxes,
     schedule: s.DRAIN_SCHEDULE,
     logLevel: s.LOG_LEVEL,
     runsIn: options.runsIn ?? 'commandLine',

@@ -42,6 +42,10 @@ export interface Settings {
   authorityHost: string;
   /** Managed identity client id for Key Vault and Storage (user-assigned identity). */
   managedIdentityClientId?: string;
+  /**
+   * The mailbox folder one drain works on, and where it goes: the first of
+   * `mailboxes` as loaded, another one's through `forMailbox`.
+   */
   mailbox: string;
   folder: string;
   imap: { host: string; port: number };
@@ -49,6 +53,8 @@ export interface Settings {
   processedFolder: string;
   failedFolder: string;
   output: { queueName: string; containerName: string; storage: StorageConnection };
+  /** Every mailbox folder the deployment drains (MAILBOXES, or MAILBOX alone), the deployment-wide settings filled in. */
+  mailboxes: MailboxTarget[];
   schedule: string;
   logLevel: LogLevel;
   runsIn: RunsIn;
@@ -64,4 +70,34 @@ export function credentialName(settings: Pick<Settings, 'credential'>): string {
     case 'federated':
       return `managed identity ${settings.credential.managedIdentityClientId}`;
   }
+}
+
+/** One mailbox folder of MAILBOXES with its overrides applied. */
+export interface MailboxTarget {
+  mailbox: string;
+  folder: string;
+  afterProcessing: AfterProcessing;
+  processedFolder: string;
+  failedFolder: string;
+  queueName: string;
+  containerName: string;
+  /** `false`: listed but not drained (the timer sends it no request; a request for it is dropped). */
+  enabled: boolean;
+}
+
+/** The settings of one drain of `target`, one of `settings.mailboxes`. */
+export function forMailbox(settings: Settings, target: MailboxTarget): Settings {
+  const { mailbox, folder, afterProcessing, processedFolder, failedFolder, queueName, containerName } = target;
+  return { ...settings, mailbox, folder, afterProcessing, processedFolder, failedFolder, output: { ...settings.output, queueName, containerName } };
+}
+
+/** The target named by `mailbox` (any case) and, when given, `folder`; undefined when the deployment has none such. */
+export function findMailbox(settings: Pick<Settings, 'mailboxes'>, mailbox: string, folder?: string): MailboxTarget | undefined {
+  return settings.mailboxes.find(
+    (t) => t.mailbox.toLowerCase() === mailbox.toLowerCase() && (folder === undefined || sameFolder(t.folder, folder)),
+  );
+}
+
+function sameFolder(a: string, b: string): boolean {
+  return a === b || (a.toUpperCase() === 'INBOX' && b.toUpperCase() === 'INBOX');
 }

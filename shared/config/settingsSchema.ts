@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { settingDocs } from './settingDoc.js';
 import { settingFormats as format } from './settingFormats.js';
 import { scheduleProblem } from './scheduleProblem.js';
+import { duplicatePairs, parseMailboxList } from './mailboxList.js';
 
 const shape = {
   TENANT_ID: format.guid().register(settingDocs, {
@@ -41,10 +42,24 @@ const shape = {
     meaning: 'every run warns, with the renewal steps, this many days before the secret or certificate expires',
     fix: 'a whole number of days, e.g. 30',
   }),
-  MAILBOX: format.mailAddress().register(settingDocs, {
-    meaning: 'address of the mailbox to drain',
+  MAILBOX: format.mailAddress().optional().register(settingDocs, {
+    meaning: 'address of the mailbox to drain, when there is one: the same as `MAILBOXES` with one address',
     fix: 'the mailbox address, e.g. invoices@contoso.com',
   }),
+  MAILBOXES: format
+    .checkedBy((value) => {
+      const { problems } = parseMailboxList(value);
+      return problems.length ? problems.join('; ') : undefined;
+    })
+    .optional()
+    .register(settingDocs, {
+      meaning:
+        'the mailboxes one deployment drains, each on its own (one drain request each, one lease per mailbox folder): addresses separated by commas, ' +
+        'or a JSON array of objects with `mailbox` and any of `folder`, `afterProcessing`, `processedFolder`, `failedFolder`, `outputQueue`, `outputContainer` ' +
+        '(overriding `MAIL_FOLDER`, `AFTER_PROCESSING`, `PROCESSED_FOLDER`, `FAILED_FOLDER`, `OUTPUT_QUEUE`, `OUTPUT_CONTAINER` for that mailbox) and `enabled` (`false` stops draining it); ' +
+        'each needs its own `Add-MailboxPermission` for the one app registration',
+      fix: 'addresses separated by commas, e.g. "invoices@contoso.com,orders@contoso.com", or a JSON array such as [{"mailbox":"invoices@contoso.com","folder":"INBOX/Scans"}]',
+    }),
   MAIL_FOLDER: z.string().default('INBOX').register(settingDocs, {
     meaning: 'folder to drain; `INBOX` in any case is INBOX, another folder typed in the wrong case is the one folder the server lists under that name',
     fix: 'an IMAP folder path such as INBOX or INBOX/Invoices',
@@ -159,6 +174,7 @@ type Declared = z.output<z.ZodObject<typeof shape>>;
  * defaults applied), and how the README's default column says it.
  */
 export const requiredWhen: { readonly [K in SettingName]?: { when: (values: Declared) => boolean; says: string } } = {
+  MAILBOX: { when: (s) => !s.MAILBOXES, says: 'required unless `MAILBOXES` is set' },
   KEY_VAULT_URL: { when: (s) => s.CREDENTIAL_TYPE !== 'federated', says: 'required, but for `federated`' },
   CLIENT_SECRET_NAME: { when: (s) => s.CREDENTIAL_TYPE === 'secret', says: 'required for `secret`' },
   CLIENT_CERTIFICATE_NAME: { when: (s) => s.CREDENTIAL_TYPE === 'certificate', says: 'required for `certificate`' },
@@ -177,6 +193,14 @@ export const settingsSchema = z.object(shape).superRefine(
   (values, ctx) => {
     for (const [name, rule] of Object.entries(requiredWhen)) {
       if (values[name as SettingName] === undefined && rule.when(values)) ctx.addIssue({ code: 'custom', path: [name], message: 'is missing' });
+    }
+    if (values.MAILBOX && values.MAILBOXES) {
+      ctx.addIssue({ code: 'custom', path: ['MAILBOXES'], message: 'is set as well as MAILBOX, which is one of them: unset MAILBOX and list every mailbox here' });
+    } else if (values.MAILBOXES) {
+      // The folder each entry drains is known only with MAIL_FOLDER's default applied.
+      const { entries } = parseMailboxList(values.MAILBOXES);
+      const duplicates = duplicatePairs(entries.map((e) => ({ mailbox: e.mailbox, folder: e.folder ?? values.MAIL_FOLDER })));
+      if (duplicates.length) ctx.addIssue({ code: 'custom', path: ['MAILBOXES'], message: duplicates.join('; ') });
     }
   },
   // Also when other settings are malformed or missing, so that every problem is named at once;

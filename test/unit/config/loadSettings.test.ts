@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { DrainError } from '../../../shared/errors/errors.js';
 import { declaredSettings } from '../../../shared/config/declaredSettings.js';
 import { loadSettings } from '../../../shared/config/loadSettings.js';
-import { credentialName, type Settings } from '../../../shared/config/settings.js';
+import { credentialName, findMailbox, forMailbox, type Settings } from '../../../shared/config/settings.js';
 import type { SettingName } from '../../../shared/config/settingsSchema.js';
 
 type Env = { [K in SettingName]?: string };
@@ -31,7 +31,7 @@ interface Case {
   with?: Env;
   /** What it becomes in Settings; without, loading is all that is checked. */
   read?: (s: Settings) => unknown;
-  /** `read` of an unset setting, or 'missing' for one that is then required. */
+  /** `read` of an unset setting, 'missing' for one that is then required, or the other setting then required. */
   unset: unknown;
   accepts: [raw: string, read: unknown][];
   /** Each refused value with the words SETTINGS_INVALID says about it. */
@@ -60,6 +60,35 @@ const CASES: { [K in SettingName]: Case } = {
     refuses: [['10000', 'is not a whole number of days'], ['-1', 'is not a whole number of days'], ['1.5', 'is not a whole number of days'], ['30 days', 'is not a whole number of days']],
   },
   MAILBOX: { read: (s) => s.mailbox, unset: 'missing', accepts: [['shared+x@contoso.onmicrosoft.com', 'shared+x@contoso.onmicrosoft.com']], refuses: [['invoices', 'is not a mail address'], ['in voices@contoso.com', 'is not a mail address'], ['a@b@c', 'is not a mail address']] },
+  MAILBOXES: {
+    with: { MAILBOX: undefined },
+    read: (s) => s.mailboxes.map((m) => `${m.mailbox}/${m.folder}${m.enabled ? '' : ' (disabled)'} -> ${m.queueName}`),
+    // Unset, MAILBOX is the list of one, and required.
+    unset: { missing: 'MAILBOX' },
+    accepts: [
+      ['invoices@contoso.com', ['invoices@contoso.com/INBOX -> inbound-mail']],
+      ['invoices@contoso.com, orders@contoso.com', ['invoices@contoso.com/INBOX -> inbound-mail', 'orders@contoso.com/INBOX -> inbound-mail']],
+      [
+        '[{"mailbox":"a@contoso.com"},{"mailbox":"a@contoso.com","folder":"INBOX/Scans","outputQueue":"scans","enabled":false}]',
+        ['a@contoso.com/INBOX -> inbound-mail', 'a@contoso.com/INBOX/Scans (disabled) -> scans'],
+      ],
+    ],
+    refuses: [
+      ['invoices@contoso.com,,orders', 'entry 2 is empty; entry 3 "orders" is not a mail address'],
+      ['[{"mailbox":"a@contoso.com","foldr":"Scans"}]', 'entry 1 (a@contoso.com): unknown key "foldr" (allowed: mailbox, folder, afterProcessing, processedFolder, failedFolder, outputQueue, outputContainer, enabled)'],
+      ['[{"folder":"Scans"},{"mailbox":"b@contoso.com","afterProcessing":"archive"}]', 'entry 1: "mailbox" is missing; entry 2 (b@contoso.com): "afterProcessing" must be one of move, delete, flag'],
+      ['[{"mailbox":"a@contoso.com"}', 'starts with "[" but is not valid JSON (check its quotes, commas and brackets)'],
+      ['[]', 'is not a JSON array of at least one mailbox'],
+      [
+        'a@contoso.com, b@contoso.com, A@Contoso.com',
+        'entries 1 and 3 both drain A@Contoso.com folder "INBOX" (one drain per mailbox folder: remove one, or give it another "folder")',
+      ],
+      [
+        '[{"mailbox":"a@contoso.com","folder":"inbox"},{"mailbox":"a@contoso.com"}]',
+        'entries 1 and 2 both drain a@contoso.com folder "INBOX" (one drain per mailbox folder: remove one, or give it another "folder")',
+      ],
+    ],
+  },
   MAIL_FOLDER: { read: (s) => s.folder, unset: 'INBOX', accepts: [['INBOX/Invoices', 'INBOX/Invoices'], ['Posteingang', 'Posteingang']], refuses: [] },
   IMAP_HOST: { read: (s) => s.imap.host, unset: 'outlook.office365.com', accepts: [['127.0.0.1', '127.0.0.1']], refuses: [] },
   IMAP_PORT: {
@@ -156,7 +185,8 @@ for (const [name, c] of Object.entries(CASES) as [SettingName, Case][]) {
 
   test(`${name}: unset or empty`, () => {
     for (const env of [envFor(name, undefined), envFor(name, ''), envFor(name, '   ')]) {
-      if (c.unset === 'missing') assert.equal(problemsOf(env), `1 setting is not valid:\n  - ${name} is missing: set it to ${fixOf(name)}.`);
+      const required = c.unset === 'missing' ? name : (c.unset as { missing?: SettingName } | undefined)?.missing;
+      if (required) assert.equal(problemsOf(env), `1 setting is not valid:\n  - ${required} is missing: set it to ${fixOf(required)}.`);
       else if (c.read) assert.deepEqual(c.read(loadSettings(env)), c.unset);
       else loadSettings(env);
     }
@@ -200,4 +230,32 @@ test('local.settings.sample.json names declared settings only, besides the Funct
   const host = ['FUNCTIONS_WORKER_RUNTIME', 'AzureWebJobsStorage'];
   const declared = declaredSettings.map((s) => s.name as string);
   assert.deepEqual(Object.keys(sample.Values).filter((name) => !declared.includes(name) && !host.includes(name)), []);
+});
+
+test('MAILBOXES: each entry overrides the deployment-wide settings it names, and MAILBOX beside it is refused', () => {
+  const { MAILBOX: _, ...base } = BASE;
+  const s = loadSettings({
+    ...base,
+    AFTER_PROCESSING: 'flag',
+    MAILBOXES: JSON.stringify([
+      { mailbox: 'invoices@contoso.com' },
+      { mailbox: 'orders@contoso.com', folder: 'INBOX/Orders', afterProcessing: 'move', processedFolder: 'Done', failedFolder: 'Bad', outputQueue: 'orders', outputContainer: 'orders-mail' },
+    ]),
+  });
+  assert.deepEqual(s.mailboxes, [
+    { mailbox: 'invoices@contoso.com', folder: 'INBOX', afterProcessing: 'flag', processedFolder: 'Processed', failedFolder: 'Failed', queueName: 'inbound-mail', containerName: 'inbound-mail', enabled: true },
+    { mailbox: 'orders@contoso.com', folder: 'INBOX/Orders', afterProcessing: 'move', processedFolder: 'Done', failedFolder: 'Bad', queueName: 'orders', containerName: 'orders-mail', enabled: true },
+  ]);
+  // The one-drain fields are the first mailbox's until forMailbox picks another.
+  assert.equal(s.mailbox, 'invoices@contoso.com');
+  const orders = forMailbox(s, s.mailboxes[1]!);
+  assert.deepEqual([orders.mailbox, orders.folder, orders.afterProcessing, orders.output.queueName, orders.output.containerName], ['orders@contoso.com', 'INBOX/Orders', 'move', 'orders', 'orders-mail']);
+  assert.equal(orders.output.storage, s.output.storage);
+  assert.equal(findMailbox(s, 'ORDERS@contoso.com', 'INBOX/Orders'), s.mailboxes[1]);
+  assert.equal(findMailbox(s, 'orders@contoso.com', 'INBOX'), undefined);
+  assert.equal(findMailbox(s, 'invoices@contoso.com', 'inbox'), s.mailboxes[0]);
+
+  assert.match(problemsOf({ ...BASE, MAILBOXES: 'orders@contoso.com' }), /MAILBOXES is set as well as MAILBOX, which is one of them: unset MAILBOX and list every mailbox here/);
+  // A MAIL_FOLDER default applies before duplicates are looked for.
+  assert.match(problemsOf({ ...base, MAIL_FOLDER: 'Scans', MAILBOXES: '[{"mailbox":"a@contoso.com","folder":"Scans"},{"mailbox":"a@contoso.com"}]' }), /entries 1 and 2 both drain a@contoso.com folder "Scans"/);
 });
