@@ -7,6 +7,7 @@
  */
 import { Readable } from 'node:stream';
 import { prng } from './prng.js';
+import { STREAM_CHUNK_BYTES } from '../../shared/mailbox/streamMessage.js';
 
 const CRLF = '\r\n';
 const head = (subject: string, contentType: string, extra: string[] = []) =>
@@ -108,8 +109,8 @@ export function streamOf(totalBytes: number, bodyBytes: number): Readable {
         return b;
       };
       const gen = generate();
-      // In the 64 KiB pieces Mailbox.stream delivers (STREAM_CHUNK_BYTES).
-      for (const big of gen) for (let at = 0; at < big.length; at += 64 * 1024) yield big.subarray(at, at + 64 * 1024);
+      // In the pieces Mailbox.stream delivers.
+      for (const big of gen) for (let at = 0; at < big.length; at += STREAM_CHUNK_BYTES) yield big.subarray(at, at + STREAM_CHUNK_BYTES);
       function* generate() {
       yield give(piece(`${header}--big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n`));
       for (let body = 0; body < bodyBytes; body += line.length) yield give(piece(line));
