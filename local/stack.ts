@@ -68,6 +68,9 @@ export interface StackOptions {
   containerName?: string;
 }
 
+/** The control queue, as the template names it. */
+export const DRAIN_REQUESTS_QUEUE = 'mail-drain-requests';
+
 /** Starts every local service and seeds the mailbox. `stop()` ends them all. */
 export async function startLocalStack(options: StackOptions = {}): Promise<LocalStack> {
   const ca = loadOrCreateLocalCa();
@@ -111,9 +114,9 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     let imap = await startLocalImapServer({ tls, checkToken, messages: options.messages ?? [] });
     started.push({ stop: () => imap.close() });
 
-    // What infra/ deploys: the queue, its poison queue, the container.
+    // What infra/ deploys: the queue, its poison queue, the container, and the control queue of drain requests with its own.
     const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
-    for (const name of [queueName, `${queueName}-poison`]) await queues.getQueueClient(name).createIfNotExists();
+    for (const name of [queueName, `${queueName}-poison`, DRAIN_REQUESTS_QUEUE, `${DRAIN_REQUESTS_QUEUE}-poison`]) await queues.getQueueClient(name).createIfNotExists();
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(containerName).createIfNotExists();
 
     const settings: Record<string, string> = {
@@ -128,6 +131,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       OUTPUT_STORAGE: azurite.connectionString,
       OUTPUT_QUEUE: queueName,
       OUTPUT_CONTAINER: containerName,
+      DRAIN_REQUESTS_QUEUE,
       AZURE_AUTHORITY_HOST: entra.authorityHost,
       AZURE_CLIENT_ID: identity.clientId,
     } satisfies { [K in SettingName]?: string };

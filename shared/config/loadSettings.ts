@@ -64,6 +64,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, options: { ru
             clientId: s.OUTPUT_STORAGE__clientId ?? s.AZURE_CLIENT_ID,
           },
     },
+    drainRequestsQueue: s.DRAIN_REQUESTS_QUEUE,
     mailboxes,
     schedule: s.DRAIN_SCHEDULE,
     logLevel: s.LOG_LEVEL,

@@ -53,6 +53,8 @@ export interface Settings {
   processedFolder: string;
   failedFolder: string;
   output: { queueName: string; containerName: string; storage: StorageConnection };
+  /** The control queue of drain requests, in the output storage account. */
+  drainRequestsQueue: string;
   /** Every mailbox folder the deployment drains (MAILBOXES, or MAILBOX alone), the deployment-wide settings filled in. */
   mailboxes: MailboxTarget[];
   schedule: string;

@@ -11,7 +11,7 @@ import pLimit from 'p-limit';
 import type { Logger } from '../errors/logger.js';
 import { CredentialCache } from '../identity/credential.js';
 import { storageCredential } from '../identity/storageCredential.js';
-import { Mailbox } from '../mailbox/mailbox.js';
+import { Mailbox, type PendingMessage } from '../mailbox/mailbox.js';
 import { Outbox } from '../outbox/outbox.js';
 import type { Settings } from '../config/settings.js';
 import { AttemptLedger } from './attemptLedger.js';
@@ -21,6 +21,7 @@ import { Pipeline } from './pipeline.js';
 import { memoryOf, plan } from './plan.js';
 import { emptyReport, record, summaryLine, type DrainReport } from './report.js';
 import { StopRules } from './stopRules.js';
+import { failedRun, recordRun, runOf } from './runStatus.js';
 
 export { isComplete, summaryLine, type DrainReport } from './report.js';
 
@@ -47,9 +48,27 @@ export interface DrainOptions {
   credentials?: CredentialCache;
 }
 
+/**
+ * Drains one mailbox folder (the settings' `mailbox` and `folder`), and writes
+ * what the run did to the folder's status (mailboxStatus.ts) as it ends, a
+ * failed run included; a run that found another drain at work writes nothing.
+ */
 export async function drain(settings: Settings, logger: Logger, options: DrainOptions = {}): Promise<DrainReport> {
-  const app = await (options.credentials ?? new CredentialCache()).get(settings, logger);
+  const startedAt = new Date();
   const outbox = Outbox.open(settings.output.storage, settings.output, () => storageCredential(settings));
+  let report: DrainReport;
+  try {
+    report = await drainWith(outbox, settings, logger, options);
+  } catch (error) {
+    await recordRun(outbox, settings, failedRun(error, startedAt), logger);
+    throw error;
+  }
+  if (!report.skipped) await recordRun(outbox, settings, runOf(report, startedAt), logger);
+  return report;
+}
+
+async function drainWith(outbox: Outbox, settings: Settings, logger: Logger, options: DrainOptions): Promise<DrainReport> {
+  const app = await (options.credentials ?? new CredentialCache()).get(settings, logger);
   const mailbox = await Mailbox.open(settings, (o) => app.mailboxToken(logger, o), logger);
   // The lease and every id name the folder as the server spells it, so the mailbox is opened first.
   const report = emptyReport({ mailbox: settings.mailbox, folder: mailbox.folder, queueUrl: outbox.queueUrl, containerUrl: outbox.containerUrl });
@@ -111,6 +130,17 @@ async function drainFolder(ctx: StepContext, stop: StopRules, report: DrainRepor
   }
   await pipeline.idle();
   stop.end(report, logger);
+  report.oldestLeft = oldestLeft(pending, report);
+}
+
+/** INTERNALDATE of the oldest message still in the folder after the drain, when the listing had one. */
+function oldestLeft(pending: PendingMessage[], report: DrainReport): Date | undefined {
+  const done = new Set([...report.handedOff, ...report.quarantined].map((m) => m.uid));
+  let oldest: Date | undefined;
+  for (const { uid, receivedAt } of pending) {
+    if (!done.has(uid) && receivedAt && (!oldest || receivedAt < oldest)) oldest = receivedAt;
+  }
+  return oldest;
 }
 
 /** Hands off a fetched step and, only with Storage's acknowledgement in hand, settles it in the mailbox. */

@@ -1,5 +1,5 @@
 /** What one drain did, as the CLI, the function log and the tests read it. */
-import { describe } from '../errors/errors.js';
+import { describe, isDrainError, type DrainErrorCode } from '../errors/errors.js';
 import type { Logger } from '../errors/logger.js';
 import type { HandOffResult } from './handOff.js';
 
@@ -11,14 +11,27 @@ export interface DrainReport {
   found: number;
   handedOff: { uid: number; id: string; subject: string | null; viaBlob: boolean }[];
   quarantined: { uid: number; id: string; reason: string; detail: string; rawBlobUrl: string | null }[];
-  failed: { uid: number; id: string; error: string }[];
+  failed: { uid: number; id: string; error: string; code: DrainErrorCode | null }[];
   /** Messages not attempted because the drain stopped early; they stay for the next run. */
   notAttempted: number;
   /** Why the drain stopped early, when it did. */
   stoppedBecause?: string;
+  /** The same, for code: a follow-up drain request is sent when the time budget ran out. */
+  stop?: StopCause;
+  /** INTERNALDATE of the oldest message the drain leaves in the folder, when it leaves any and the server said. */
+  oldestLeft?: Date;
   queueUrl: string;
   containerUrl: string;
 }
+
+/**
+ * Why a drain stopped before the end: its time budget, its lease, passing
+ * failures in a row (Storage or the network down), or an error (with its code
+ * and what to do when it is one of ours).
+ */
+export type StopCause =
+  | { kind: 'timeBudget' | 'leaseLost' | 'failures' }
+  | { kind: 'error'; code?: DrainErrorCode; remedy?: string };
 
 /** True when every message found was handed off or quarantined (or another drain had the mailbox). */
 export function isComplete(report: DrainReport): boolean {
@@ -42,7 +55,7 @@ export function record(report: DrainReport, results: HandOffResult[], logger: Lo
         logger.warn(`Quarantined UID ${r.uid} (${r.id}), ${r.reason}: ${r.detail}; raw message kept at ${r.rawBlobUrl}`);
         break;
       case 'failed':
-        report.failed.push({ uid: r.uid, id: r.id, error: describe(r.error) });
+        report.failed.push({ uid: r.uid, id: r.id, error: describe(r.error), code: isDrainError(r.error) ? r.error.code : null });
         logger.error(`Could not hand off UID ${r.uid}; it stays in the mailbox for the next run. ${describe(r.error)}`);
         break;
     }

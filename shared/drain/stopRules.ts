@@ -7,7 +7,7 @@ import { isDrainError } from '../errors/errors.js';
 import type { Logger } from '../errors/logger.js';
 import type { HandOffResult } from './handOff.js';
 import { reserveFor, type Step } from './plan.js';
-import { stopEarly, type DrainReport } from './report.js';
+import { stopEarly, type DrainReport, type StopCause } from './report.js';
 
 /**
  * Passing failures (Storage or the network down) of this many messages in a
@@ -18,6 +18,8 @@ export const STOP_AFTER_PASSING_FAILURES = 3;
 
 export class StopRules {
   private reason: string | undefined;
+  /** What kind of stop `reason` is, and the error behind it when there is one: the report and the status carry them. */
+  private cause: StopCause | undefined;
   /** Stopping because something failed: hand-offs not yet begun are left too (their settle would fail, or Storage is down). */
   private halted = false;
   /** An error that is not an operator's to act on (a bug): thrown once the steps in flight are done. */
@@ -34,9 +36,10 @@ export class StopRules {
   /** True when no further step may start; the first reason found is the one reported. */
   before(step: Step): boolean {
     if (this.reason || this.bug) return true;
-    if (this.lease.lost) this.halt('the mailbox lease was lost');
+    if (this.lease.lost) this.halt('the mailbox lease was lost', { kind: 'leaseLost' });
     else if (this.clock.deadline !== undefined && this.clock.now() > this.clock.deadline - reserveFor(step)) {
       this.reason = 'the time budget is spent (the function timeout: host.json, or AzureFunctionsJobHost__functionTimeout)';
+      this.cause = { kind: 'timeBudget' };
     }
     return this.reason !== undefined;
   }
@@ -44,7 +47,7 @@ export class StopRules {
   /** A step failed as a whole: the mailbox or Storage went away (the rest waits), or a bug. */
   failed(error: unknown): void {
     if (!isDrainError(error)) this.bug ??= { error };
-    this.halt(isDrainError(error) ? error.explain() : 'an unexpected error');
+    this.halt(isDrainError(error) ? error.explain() : 'an unexpected error', isDrainError(error) ? { kind: 'error', code: error.code, remedy: error.remedy } : { kind: 'error' });
   }
 
   /**
@@ -61,11 +64,12 @@ export class StopRules {
     this.passingFailures = result.outcome === 'failed' && !result.own ? this.passingFailures + 1 : 0;
     if (this.passingFailures >= STOP_AFTER_PASSING_FAILURES) {
       // Storage is down: the rest would fail too. Leave them for the next run.
-      this.halt(`${STOP_AFTER_PASSING_FAILURES} hand-offs in a row failed for a passing reason`);
+      this.halt(`${STOP_AFTER_PASSING_FAILURES} hand-offs in a row failed for a passing reason`, { kind: 'failures' });
     }
   }
 
-  private halt(reason: string): void {
+  private halt(reason: string, cause: StopCause): void {
+    if (!this.reason) this.cause = cause;
     this.reason ??= reason;
     this.halted = true;
   }
@@ -77,5 +81,6 @@ export class StopRules {
     const note =
       this.unsettled > 0 ? ` ${this.unsettled} message(s) were handed off but not settled; the next run hands them off again under the same ids.` : '';
     stopEarly(report, `${this.reason}${note}`, logger);
+    report.stop = this.cause;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The folder's inventory: UID, size and \\Seen of every message, listed with
- * one `UID FETCH 1:* (UID RFC822.SIZE FLAGS)`: a range, never a list of UIDs,
+ * The folder's inventory: UID, size, \\Seen and INTERNALDATE of every message, listed with
+ * one `UID FETCH 1:* (UID RFC822.SIZE FLAGS INTERNALDATE)`: a range, never a list of UIDs,
  * so the command stays short however large the backlog. Responses the server
  * sends unasked (another client's flag changes) carry no size and are not
  * messages to drain.
@@ -8,11 +8,14 @@
 import type { ImapFlow } from 'imapflow';
 import type { Logger } from '../errors/logger.js';
 import { describeImap, isRefusal } from './imapResponses.js';
+import { internalDateOf } from './streamMessage.js';
 import { uidSet } from './uidSet.js';
 
 export interface Listed {
   size: number;
   seen: boolean;
+  /** INTERNALDATE, when the server gave one: how long a message left behind has waited. */
+  receivedAt?: Date;
 }
 
 /** UIDs per size-listing command when the listing of the whole folder is refused. */
@@ -57,13 +60,13 @@ export async function listFolder(
   return listed;
 }
 
-/** UID, size and \\Seen of every message in `range`; responses without a size (unsolicited flag updates) are skipped. */
+/** UID, size, \\Seen and INTERNALDATE of every message in `range`; responses without a size (unsolicited flag updates) are skipped. */
 async function listSizes(client: ImapFlow, range: string, only?: Set<number>): Promise<Map<number, Listed>> {
   const listed = new Map<number, Listed>();
-  for await (const message of client.fetch(range, { uid: true, size: true, flags: true }, { uid: true })) {
+  for await (const message of client.fetch(range, { uid: true, size: true, flags: true, internalDate: true }, { uid: true })) {
     if (typeof message.uid !== 'number' || typeof message.size !== 'number' || listed.has(message.uid)) continue;
     if (only && !only.has(message.uid)) continue;
-    listed.set(message.uid, { size: message.size, seen: message.flags?.has('\\Seen') ?? false });
+    listed.set(message.uid, { size: message.size, seen: message.flags?.has('\\Seen') ?? false, receivedAt: internalDateOf(message.internalDate) });
   }
   return listed;
 }

@@ -23,6 +23,8 @@ export type { StreamedFacts } from './streamMessage.js';
 export interface PendingMessage {
   uid: number;
   size: number;
+  /** INTERNALDATE from the listing, when the server gave one. */
+  receivedAt?: Date;
 }
 
 export interface FetchedMessage {
@@ -80,9 +82,9 @@ export class Mailbox {
       const flagMode = this.settings.afterProcessing === 'flag';
       const pending: PendingMessage[] = [];
       let seenSkipped = 0;
-      for (const [uid, { size, seen }] of [...listed].sort(([a], [b]) => a - b)) {
+      for (const [uid, { size, seen, receivedAt }] of [...listed].sort(([a], [b]) => a - b)) {
         if (flagMode && seen) seenSkipped++;
-        else pending.push({ uid, size });
+        else pending.push({ uid, size, ...(receivedAt && { receivedAt }) });
       }
       return { pending, seenSkipped };
     });

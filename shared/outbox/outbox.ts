@@ -15,6 +15,7 @@ import { encodeForQueue, QUEUE_JSON_LIMIT, type PoisonMessage, type QueueMessage
 import { envelopeFor } from './envelope.js';
 import { publicUrl } from './publicUrl.js';
 import { MailboxLease } from './mailboxLease.js';
+import { readStatus, writeStatus, type MailboxStatus, type RunStatus } from './mailboxStatus.js';
 import { BLOCK_BYTES, STORAGE_RETRY, storageDeadline } from './storageLimits.js';
 import { registerSecret, type Logger } from '../errors/logger.js';
 import type { StorageConnection } from '../config/settings.js';
@@ -135,6 +136,15 @@ export class Outbox {
     } catch (error) {
       throw explainStorageError(error, { queue: this.poisonQueue.name });
     }
+  }
+
+  /** What the last drain of a mailbox folder did (see mailboxStatus.ts). */
+  readStatus(mailbox: string, folder: string): Promise<MailboxStatus | undefined> {
+    return readStatus(this.container, mailbox, folder);
+  }
+
+  writeStatus(mailbox: string, folder: string, run: RunStatus): Promise<MailboxStatus> {
+    return writeStatus(this.container, mailbox, folder, run);
   }
 
   /** The per-mailbox lease: one drain at a time (see mailboxLease.ts). */

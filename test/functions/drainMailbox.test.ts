@@ -2,7 +2,11 @@ import { after, before, beforeEach, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import functions, { type Timer } from '@azure/functions';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
-import { drainMailbox } from '../../functions/drainMailbox.js';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { drainMailbox, requestDrains } from '../../functions/drainMailbox.js';
+import { requestFor, type DrainRequest } from '../../shared/fanout/drainRequests.js';
+import { Outbox } from '../../shared/outbox/outbox.js';
+import { DRAIN_REQUESTS_QUEUE } from '../../local/stack.js';
 import { CredentialCache } from '../../shared/identity/credential.js';
 import { DEFAULT_FUNCTION_TIMEOUT_MS, functionTimeoutMs } from '../../shared/config/hostConfig.js';
 import { registerSecret } from '../../shared/errors/logger.js';
@@ -43,13 +47,41 @@ function withAppSettings(settings: Record<string, string>) {
   };
 }
 
-test('the timer handler drains the mailbox with the app settings', async () => {
+/** The control queue as the host hands its messages to the trigger: decoded, JSON as an object. */
+async function receiveRequests(): Promise<unknown[]> {
+  const queue = QueueServiceClient.fromConnectionString(stack.azurite.connectionString).getQueueClient(DRAIN_REQUESTS_QUEUE);
+  const items: unknown[] = [];
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+    if (receivedMessageItems.length === 0) return items;
+    for (const m of receivedMessageItems) {
+      items.push(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')));
+      await queue.deleteMessage(m.messageId, m.popReceipt);
+    }
+  }
+}
+
+/** A drain request for the stack's mailbox, as the timer sends it. */
+const request = () => requestFor({ mailbox: stack.mailbox, folder: 'INBOX' }, 'schedule');
+
+async function statusOf(mailbox = stack.mailbox, folder = 'INBOX') {
+  return Outbox.open({ kind: 'connectionString', connectionString: stack.azurite.connectionString }, stack, () => assert.fail('no identity')).readStatus(mailbox, folder);
+}
+
+test('the timer requests a drain of each enabled mailbox on the control queue; the queue trigger drains the one a request names', async () => {
   const { demo, messages } = await seededDemo();
   await stack.reseed(messages.slice(0, 3));
-  const restore = withAppSettings(stack.settings);
+  const { MAILBOX: _, ...rest } = stack.settings;
+  const restore = withAppSettings({ ...rest, MAILBOXES: JSON.stringify([{ mailbox: stack.mailbox }, { mailbox: 'paused@contoso.example', enabled: false }]) });
   try {
+    const timerRun = invocation();
+    await requestDrains(timer, timerRun.context);
+    assert.ok(timerRun.lines.some((l) => /Requested a drain of 1 mailbox folder\(s\) on mail-drain-requests; 1 disabled in MAILBOXES/.test(l.text)), JSON.stringify(timerRun.lines));
+    const requests = await receiveRequests();
+    assert.deepEqual(requests.map((r) => ({ ...(r as object), requestedAt: undefined })), [{ mailbox: stack.mailbox, folder: 'INBOX', reason: 'schedule', requestedAt: undefined }]);
+
     const { context, lines } = invocation();
-    await drainMailbox(timer, context, credentials);
+    await drainMailbox(requests[0], context, credentials);
     assert.ok(lines.some((l) => l.level === 'information' && /3 found, 3 handed off/.test(l.text)), JSON.stringify(lines));
   } finally {
     restore();
@@ -57,14 +89,18 @@ test('the timer handler drains the mailbox with the app settings', async () => {
   const queued = await stack.drainQueue();
   assert.deepEqual(queued.map((m) => m.subject).sort(), demo.slice(0, 3).map((m) => m.subject).sort());
   assert.equal(stack.imap.messages('INBOX').length, 0);
+  const status = await statusOf();
+  assert.equal(status?.lastRun.outcome, 'completed');
+  assert.equal(status?.lastRun.handedOff, 3);
+  assert.equal(status?.lastCompletedAt, status?.lastRun.endedAt);
 });
 
-test('a failed drain fails the invocation and logs what to do', async () => {
+test('a failed drain logs what to do and records it in the status; the invocation succeeds, so the request is not retried into the poison queue', async () => {
   await stack.reseed((await seededDemo()).messages.slice(0, 1));
   const restore = withAppSettings({ ...stack.settings, CLIENT_SECRET_NAME: 'deleted-secret' });
   try {
     const { context, lines } = invocation();
-    await assert.rejects(drainMailbox(timer, context, credentials), { code: 'KEYVAULT_NOT_FOUND' });
+    await drainMailbox(request(), context, credentials);
     const logged = lines.find((l) => l.level === 'error');
     assert.ok(logged, 'the error is logged');
     assert.match(logged.text, /\[KEYVAULT_NOT_FOUND\][\s\S]*What to do: Store the client secret/);
@@ -72,6 +108,28 @@ test('a failed drain fails the invocation and logs what to do', async () => {
     restore();
   }
   assert.equal(stack.imap.messages('INBOX').length, 1, 'nothing settled');
+  const status = await statusOf();
+  assert.equal(status?.lastRun.outcome, 'failed');
+  assert.equal(status?.lastRun.error?.code, 'KEYVAULT_NOT_FOUND');
+  assert.match(status?.lastRun.error?.remedy ?? '', /Store the client secret/);
+});
+
+test('a request the deployment cannot serve is dropped with a log line, not retried: malformed, or for a mailbox not (or no longer) in MAILBOXES', async () => {
+  const restore = withAppSettings(stack.settings);
+  try {
+    for (const [item, said] of [
+      [{ hello: 'world' }, /Dropped a message on mail-drain-requests: the message is not a drain request/],
+      ['not json', /Dropped a message on mail-drain-requests/],
+      [requestFor({ mailbox: 'removed@contoso.example', folder: 'INBOX' }, 'schedule'), /Dropped a drain request: removed@contoso.example folder "INBOX" is not in MAILBOXES/],
+      [requestFor({ mailbox: stack.mailbox, folder: 'Archive' }, 'followUp'), /is not in MAILBOXES/],
+    ] as const) {
+      const { context, lines } = invocation();
+      await drainMailbox(item, context, credentials);
+      assert.ok(lines.some((l) => said.test(l.text)), `${JSON.stringify(item)}: ${JSON.stringify(lines)}`);
+    }
+  } finally {
+    restore();
+  }
 });
 
 /**
@@ -112,7 +170,7 @@ const BEARER = 'opaque.bearer-token_value~1';
 const FORM_SECRET = 'form~posted.client-secret_0123456789';
 
 describe('what the function hands the host is redacted', () => {
-  test('an Entra error whose first line carries secrets', async () => {
+  test('an Entra error whose first line carries secrets: the log line and the status say it redacted', async () => {
     const restore = withAppSettings(stack.settings);
     // The client secret is registered as a secret when it is read from Key Vault, before the token request.
     const secret = stack.clientSecret;
@@ -127,12 +185,17 @@ describe('what the function hands the host is redacted', () => {
     });
     try {
       const { context, lines } = invocation();
-      const error = await hostSees(drainMailbox(timer, context, credentials), secrets);
-      assert.equal(error.code, 'ENTRA_TOKEN_FAILED');
-      assert.equal(error.name, 'DrainError');
-      assert.match(error.message, /AADSTS9002313/, 'what Entra said, less the secrets');
+      // A failure an operator can act on is logged and recorded, not thrown to the host.
+      await drainMailbox(request(), context, credentials);
       const logged = lines.map((l) => l.text).join('\n');
-      for (const leaked of secrets) assert.ok(!logged.includes(leaked), 'nor in the log');
+      assert.match(logged, /\[ENTRA_TOKEN_FAILED\][^\n]*AADSTS9002313/, 'what Entra said, less the secrets');
+      assert.match(logged, /\[REDACTED\]/);
+      const status = JSON.stringify(await statusOf());
+      assert.match(status, /AADSTS9002313/);
+      for (const leaked of secrets) {
+        assert.ok(!logged.includes(leaked), 'not in the log');
+        assert.ok(!status.includes(leaked), 'nor in the status');
+      }
     } finally {
       stack.entra.failNext(200, undefined, 0);
       restore();
@@ -166,7 +229,7 @@ describe('what the function hands the host is redacted', () => {
     });
     const restore = withAppSettings(stack.settings);
     try {
-      const error = await hostSees(drainMailbox(timer, invocation().context, credentials), secrets);
+      const error = await hostSees(drainMailbox(request(), invocation().context, credentials), secrets);
       assert.equal(open.mock.callCount(), 1);
       assert.equal(error.name, 'TypeError');
       assert.equal(error.code, 'ERR_SOMETHING');
@@ -185,7 +248,7 @@ describe('what the function hands the host is redacted', () => {
     });
     const restore = withAppSettings(stack.settings);
     try {
-      const error = await hostSees(drainMailbox(timer, invocation().context, credentials), [JWT]);
+      const error = await hostSees(drainMailbox(request(), invocation().context, credentials), [JWT]);
       assert.equal(error.message, 'unexpected: [REDACTED]');
     } finally {
       open.mock.restore();
@@ -201,7 +264,7 @@ describe('the platform identity in the function app', () => {
     const chained = mock.method(DefaultAzureCredential.prototype, 'getToken');
     const restore = withAppSettings(stack.settings);
     try {
-      await drainMailbox(timer, invocation().context, credentials);
+      await drainMailbox(request(), invocation().context, credentials);
       assert.ok(managed.mock.callCount() > 0, 'the managed identity got the Key Vault token');
       assert.equal(chained.mock.callCount(), 0, 'DefaultAzureCredential was not used');
     } finally {
@@ -217,14 +280,12 @@ describe('the platform identity in the function app', () => {
     const restore = withAppSettings({ ...stack.settings, AZURE_CLIENT_ID: unknown });
     try {
       const { context, lines } = invocation();
-      const error = await drainMailbox(timer, context, credentials).then(
-        () => assert.fail('the drain succeeded'),
-        (e: unknown) => e as Error & { code?: string },
-      );
-      assert.equal(error.code, 'IDENTITY_UNAVAILABLE');
-      assert.match(error.message, new RegExp(`managed identity \\(user-assigned identity ${unknown}\\) could not get a token for Key Vault .*: Unable to load the proper Managed Identity\\.$`));
-      assert.doesNotMatch(error.message, /ChainedTokenCredential|EnvironmentCredential|AzureCliCredential|Visual Studio/);
-      assert.match(lines.find((l) => l.level === 'error')?.text ?? '', /What to do: Assign the identity to the function app .* AZURE_CLIENT_ID to its client ID/);
+      await drainMailbox(request(), context, credentials);
+      const logged = lines.find((l) => l.level === 'error')?.text ?? '';
+      assert.match(logged, /\[IDENTITY_UNAVAILABLE\]/);
+      assert.match(logged, new RegExp(`managed identity \\(user-assigned identity ${unknown}\\) could not get a token for Key Vault .*: Unable to load the proper Managed Identity\\.`));
+      assert.doesNotMatch(logged, /ChainedTokenCredential|EnvironmentCredential|AzureCliCredential|Visual Studio/);
+      assert.match(logged, /What to do: Assign the identity to the function app .* AZURE_CLIENT_ID to its client ID/);
     } finally {
       restore();
     }
@@ -251,6 +312,7 @@ describe('registration', () => {
     for (const schedule of ['0 */5 * * * *', '0 30 7 * * Mon-Fri', '00:05:00']) {
       const module = await loadFunctionModule({ DRAIN_SCHEDULE: schedule });
       assert.equal(typeof module.drainMailbox, 'function', schedule);
+      assert.equal(typeof module.requestDrains, 'function', schedule);
     }
   });
 });
@@ -265,18 +327,25 @@ describe('function timeout', () => {
     assert.equal(functionTimeoutMs(new URL('file:///nonexistent/host.json')), DEFAULT_FUNCTION_TIMEOUT_MS);
   });
 
-  test('a timer run keeps to the overridden timeout: with 30 seconds it starts no batch and leaves the mail', async () => {
+  test('a run keeps to the overridden timeout: with 30 seconds it starts no batch, leaves the mail, and requests a follow-up drain', async () => {
     await stack.reseed((await seededDemo()).messages.slice(0, 2));
     const module = await loadFunctionModule({ AzureFunctionsJobHost__functionTimeout: '00:00:30' });
     const restore = withAppSettings(stack.settings);
     try {
       const { context, lines } = invocation();
-      await assert.rejects(module.drainMailbox(timer, context, credentials), /2 found, 0 handed off, .* 2 left for the next run \(stopped: the time budget is spent/);
+      await module.drainMailbox(request(), context, credentials);
       assert.ok(lines.some((l) => l.level === 'warning' && /Stopping early: the time budget is spent/.test(l.text)), JSON.stringify(lines));
+      assert.ok(lines.some((l) => /2 found, 0 handed off, .* 2 left for the next run \(stopped: the time budget is spent/.test(l.text)), JSON.stringify(lines));
     } finally {
       restore();
     }
     assert.equal(stack.imap.messages('INBOX').length, 2, 'nothing settled');
     assert.deepEqual(await stack.drainQueue(), []);
+    const followUps = await receiveRequests();
+    assert.deepEqual(followUps.map((r) => [(r as DrainRequest).mailbox, (r as DrainRequest).folder, (r as DrainRequest).reason]), [[stack.mailbox, 'INBOX', 'followUp']]);
+    const status = await statusOf();
+    assert.equal(status?.lastRun.outcome, 'incomplete');
+    assert.equal(status?.lastRun.left, 2);
+    assert.ok(status?.lastRun.oldestWaitingSince, 'the oldest waiting message is dated');
   });
 });

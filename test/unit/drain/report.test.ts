@@ -30,7 +30,7 @@ test('record files each outcome under its kind, with what the report shows of it
     { uid: 2, id: 'id2', subject: 'S2', viaBlob: true },
   ]);
   assert.deepEqual(r.quarantined, [{ uid: 3, id: 'id3', reason: 'unparseable', detail: 'bad MIME', rawBlobUrl: 'https://b/quarantine/id3/raw.eml' }]);
-  assert.deepEqual(r.failed, [{ uid: 4, id: 'id4', error: 'Storage said no' }]);
+  assert.deepEqual(r.failed, [{ uid: 4, id: 'id4', error: 'Storage said no', code: null }], 'not one of ours: no code');
   assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['debug', 'debug', 'warn', 'error']);
   assert.match(lines[1]!, /UID 2 as id2 \(payload in blob\)/);
   assert.match(lines[3]!, /UID 4.*stays in the mailbox.*Storage said no/);
