@@ -1,38 +1,55 @@
 /**
- * The command line: `mail-drain drain [--settings FILE] [--json]` runs one drain
- * with the settings in the environment (or a local.settings.json file) and exits
- * 0 only when every message was handed off or quarantined. `mail-drain doctor`
- * checks every step of the chain without draining and says what to fix.
+ * The command line: `mail-drain drain [--mailbox ADDRESS] [--settings FILE] [--json]`
+ * drains every enabled mailbox (or one) with the settings in the environment (or
+ * a local.settings.json file) and exits 0 only when every mailbox completed.
+ * `mail-drain status` prints each mailbox's last run; `mail-drain doctor` checks
+ * every step of the chain without draining and says what to fix.
  *
  * Every line it prints goes through `printable`, and --json through
  * `printableJson`: subjects, folder names and server answers are others' text,
  * and must not reach the terminal as control characters or line breaks.
  */
 import { parseArgs } from 'node:util';
-import { describe, isDrainError } from '../errors/errors.js';
+import pLimit from 'p-limit';
+import { describe, DrainError, isDrainError } from '../errors/errors.js';
 import { drain, isComplete, type DrainReport } from '../drain/drain.js';
 import { runDoctor } from './doctor.js';
 import { CredentialCache } from '../identity/credential.js';
-import { consoleSink, createLogger, routeAzureSdkLogs } from '../errors/logger.js';
+import { consoleSink, createLogger, routeAzureSdkLogs, type Logger } from '../errors/logger.js';
+import { forMailbox, type Settings } from '../config/settings.js';
+import { Outbox } from '../outbox/outbox.js';
+import type { MailboxStatus } from '../outbox/mailboxStatus.js';
+import { storageCredential } from '../identity/storageCredential.js';
 import { printable, printableJson } from './printable.js';
 import { loadSettings } from '../config/loadSettings.js';
 import { withSettingsFile } from '../config/withSettingsFile.js';
 
 export const EXIT = { ok: 0, incomplete: 1, failed: 2, usage: 64 } as const;
 
-const USAGE = `Usage: mail-drain drain [--settings local.settings.json] [--json]
+const USAGE = `Usage: mail-drain drain [--mailbox ADDRESS] [--settings local.settings.json] [--json]
+       mail-drain status [--mailbox ADDRESS] [--settings local.settings.json] [--json]
        mail-drain doctor [--settings local.settings.json]
 
-  drain        Drain the mailbox once: every message to the queue, then settle it.
+  drain        Drain every enabled mailbox once (MAILBOXES, or MAILBOX), a few at a time:
+               every message to the queue, then settle it.
+  status       Print, per mailbox, what its last drain did: when, its outcome, messages
+               handed off, quarantined and left, the oldest one waiting, the last error.
   doctor       Check each step without draining: settings, the credential in Key Vault,
-               the token and what it grants, IMAP login and folder, queue and container
-               (a probe message and blob, deleted at once). Failures say what to do.
+               the token and what it grants, IMAP login and folder of every mailbox, queue
+               and container (a probe message and blob, deleted at once). Failures say what to do.
+  --mailbox    Only this mailbox (every folder of it that MAILBOXES lists).
   --settings   A Functions settings file whose "Values" override the environment.
-  --json       Print the drain report as JSON on stdout.
+  --json       Print the drain reports (or the statuses) as JSON on stdout.
 
-Settings are documented in the README. Exit codes: 0 all handed off or quarantined,
-1 some messages left in the mailbox, 2 the drain could not run (the error says why).
-doctor exits 0 when every check passes, 2 when one fails.`;
+Settings are documented in the README. Exit codes: 0 every mailbox completed (all handed
+off or quarantined), 1 some messages left in a mailbox, 2 a drain could not run (the
+error says why). doctor exits 0 when every check passes, 2 when one fails.`;
+
+/**
+ * Mailboxes drained at once by \`mail-drain drain\`: each holds one IMAP session
+ * and up to BYTES_IN_FLIGHT of mail, so a few, as one Functions instance runs.
+ */
+export const CLI_MAILBOX_CONCURRENCY = 4;
 
 export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
   const print = (...lines: string[]) => out(escapedLines(lines));
@@ -41,14 +58,14 @@ export async function main(argv: string[], out: (line: string) => void = console
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { settings: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { settings: { type: 'string' }, mailbox: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
     print((error as Error).message, '', ...USAGE.split('\n'));
     return EXIT.usage;
   }
   const [command] = parsed.positionals;
-  if (parsed.values.help || (command !== 'drain' && command !== 'doctor')) {
+  if (parsed.values.help || (command !== 'drain' && command !== 'doctor' && command !== 'status')) {
     print(...USAGE.split('\n'));
     return parsed.values.help ? EXIT.ok : EXIT.usage;
   }
@@ -60,20 +77,114 @@ export async function main(argv: string[], out: (line: string) => void = console
     return ok ? EXIT.ok : EXIT.failed;
   }
 
+  let targets: Settings[];
+  let logger: Logger;
   try {
     const env = parsed.values.settings ? withSettingsFile(parsed.values.settings) : process.env;
     const settings = loadSettings(env);
-    const logger = createLogger(consoleSink, settings.logLevel);
+    logger = createLogger(consoleSink, settings.logLevel);
     routeAzureSdkLogs(logger, settings.logLevel);
-    const report = await drain(settings, logger, { credentials });
-    out(parsed.values.json ? printableJson(report) : formatReport(report));
-    return isComplete(report) ? EXIT.ok : EXIT.incomplete;
+    targets = selected(settings, parsed.values.mailbox);
   } catch (error) {
-    // An explanation keeps its own line breaks (the list of bad settings, "What to do"); each line is escaped.
-    if (isDrainError(error)) print('Drain failed.', ...error.explain().split('\n'));
-    else print(`Drain failed unexpectedly: ${describe(error)}`);
+    print(...failure(command === 'drain' ? 'Drain' : 'Status', error));
     return EXIT.failed;
   }
+  if (command === 'status') return status(targets, parsed.values.json ?? false, out, print);
+
+  const limit = pLimit(CLI_MAILBOX_CONCURRENCY);
+  type Run = { one: Settings; report: DrainReport } | { one: Settings; error: unknown };
+  const runs = await Promise.all(
+    targets.map((one) =>
+      limit(async (): Promise<Run> => {
+        try {
+          return { one, report: await drain(one, logger, { credentials }) };
+        } catch (error) {
+          return { one, error };
+        }
+      }),
+    ),
+  );
+  if (parsed.values.json) {
+    const reports = runs.map((r) => ('report' in r ? r.report : { mailbox: r.one.mailbox, folder: r.one.folder, error: describe(r.error) }));
+    // One mailbox: its report, as before there were several.
+    out(printableJson(reports.length === 1 ? reports[0] : reports));
+  } else {
+    // A failed drain of one of several mailboxes is headed by its mailbox; of the only one, it says just why.
+    const failedRun = (r: { one: Settings; error: unknown }) =>
+      escapedLines(runs.length === 1 ? failure('Drain', r.error) : [`Mailbox ${r.one.mailbox}, folder ${r.one.folder}:`, ...failure('Drain', r.error)]);
+    out(runs.map((r) => ('report' in r ? formatReport(r.report) : failedRun(r))).join('\n\n'));
+  }
+  if (runs.some((r) => 'error' in r)) return EXIT.failed;
+  return runs.every((r) => 'report' in r && isComplete(r.report)) ? EXIT.ok : EXIT.incomplete;
+}
+
+/** The enabled mailboxes, or the one `--mailbox` names (each of its folders), which must be configured. */
+function selected(settings: Settings, mailbox: string | undefined): Settings[] {
+  const chosen = mailbox
+    ? settings.mailboxes.filter((t) => t.mailbox.toLowerCase() === mailbox.trim().toLowerCase())
+    : settings.mailboxes.filter((t) => t.enabled);
+  if (mailbox && chosen.length === 0) {
+    throw new DrainError('SETTINGS_INVALID', `--mailbox ${mailbox} is not in MAILBOXES (${settings.mailboxes.map((t) => t.mailbox).join(', ')}): add it there, or name one of them.`);
+  }
+  return chosen.map((t) => forMailbox(settings, t));
+}
+
+/** `mail-drain status`: each mailbox's last run, read from beside its lease. */
+async function status(targets: Settings[], json: boolean, out: (line: string) => void, print: (...lines: string[]) => void): Promise<number> {
+  let failed = false;
+  const statuses = await Promise.all(
+    targets.map(async (one) => {
+      try {
+        const outbox = Outbox.open(one.output.storage, one.output, () => storageCredential(one));
+        return { one, status: await outbox.readStatus(one.mailbox, one.folder) };
+      } catch (error) {
+        failed = true;
+        return { one, error };
+      }
+    }),
+  );
+  if (json) out(printableJson(statuses.map((s) => ('status' in s ? (s.status ?? { mailbox: s.one.mailbox, folder: s.one.folder, lastRun: null }) : { mailbox: s.one.mailbox, folder: s.one.folder, error: describe(s.error) }))));
+  else {
+    for (const s of statuses) {
+      if ('error' in s) print(`Mailbox ${s.one.mailbox}, folder ${s.one.folder}:`, ...failure('  Status', s.error));
+      else out(formatStatus(s.one, s.status));
+    }
+  }
+  return failed ? EXIT.failed : EXIT.ok;
+}
+
+/** One mailbox's status as the operator reads it. */
+export function formatStatus(where: Pick<Settings, 'mailbox' | 'folder'>, status: MailboxStatus | undefined, now = new Date()): string {
+  const head = `Mailbox ${where.mailbox}, folder ${where.folder}:`;
+  if (!status) return escapedLines([head, '  no drain has run yet (or its status could not be read).']);
+  const { lastRun: run } = status;
+  const lines = [
+    head,
+    `  last run:      ${run.startedAt} to ${run.endedAt}, ${run.outcome}`,
+    `  handed off:    ${run.handedOff}`,
+    `  quarantined:   ${run.quarantined}`,
+    `  left:          ${run.left ?? 'unknown (the drain did not reach the folder)'}`,
+  ];
+  if (run.oldestWaitingSince) lines.push(`  oldest waiting: since ${run.oldestWaitingSince} (${age(new Date(run.oldestWaitingSince), now)})`);
+  lines.push(`  last completed: ${status.lastCompletedAt ?? 'never'}`);
+  if (run.error) {
+    lines.push(...entry('  last error:    ', `${run.error.code ? `[${run.error.code}] ` : ''}${run.error.message}`));
+    if (run.error.remedy) lines.push(`      What to do: ${run.error.remedy}`);
+  }
+  return escapedLines(lines);
+}
+
+function age(since: Date, now: Date): string {
+  const minutes = Math.max(0, Math.round((now.getTime() - since.getTime()) / 60_000));
+  if (minutes < 120) return `${minutes} min`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} days`;
+}
+
+/** What a failed command prints: the explanation keeps its own line breaks (the list of bad settings, "What to do"). */
+function failure(what: string, error: unknown): string[] {
+  if (isDrainError(error)) return [`${what} failed.`, ...error.explain().split('\n')];
+  return [`${what} failed unexpectedly: ${describe(error)}`];
 }
 
 /** The drain report as the operator reads it, one fact per line, every line escaped. */

@@ -14,6 +14,7 @@
  */
 import { consoleSink, createLogger, type LogSink } from '../../errors/logger.js';
 import { CredentialCache } from '../../identity/credential.js';
+import { forMailbox } from '../../config/settings.js';
 import { Checklist } from './checklist.js';
 import { checkCredential } from './checkCredential.js';
 import { checkMailbox } from './checkMailbox.js';
@@ -49,11 +50,21 @@ export async function runDoctor(env: Record<string, string | undefined>, out: (l
     ? await list.check('token', () => checkToken(app, settings, logger))
     : list.skip('token', 'needs the app credential, which could not be read from Key Vault');
   // The token's oid is the Enterprise application's object ID, which the Exchange cmdlets of a remedy need.
-  if (app && claims) await list.check('imap', () => checkMailbox(app, settings, logger), claims.oid ? { objectId: claims.oid } : {});
-  else list.skip('imap', app ? 'needs a token that Exchange Online accepts' : 'needs the app credential and a token');
+  // Every mailbox: one app registration serves them all, but each needs its own Add-MailboxPermission.
+  const targets = settings.mailboxes.filter((t) => t.enabled).map((t) => forMailbox(settings, t));
+  if (targets.length === 0) list.skip('imap', 'every mailbox in MAILBOXES is disabled ("enabled": false)');
+  for (const one of targets) {
+    if (app && claims) await list.check('imap', () => checkMailbox(app, one, logger), { mailbox: one.mailbox, ...(claims.oid ? { objectId: claims.oid } : {}) });
+    else list.skip('imap', `${targets.length > 1 ? `${one.mailbox}: ` : ''}${app ? 'needs a token that Exchange Online accepts' : 'needs the app credential and a token'}`);
+  }
 
-  // Storage needs only the settings: it is checked whatever happened to the mailbox side.
-  await list.check('queue', async () => checkQueue(openStorage(settings).queue));
-  await list.check('container', async () => checkContainer(openStorage(settings).container));
+  // Storage needs only the settings: it is checked whatever happened to the mailbox side, once per queue and container.
+  const checked = new Set<string>();
+  for (const one of targets) {
+    const { queueName, containerName } = one.output;
+    if (!checked.has(`q:${queueName}`)) await list.check('queue', async () => checkQueue(openStorage(one).queue));
+    if (!checked.has(`c:${containerName}`)) await list.check('container', async () => checkContainer(openStorage(one).container));
+    checked.add(`q:${queueName}`).add(`c:${containerName}`);
+  }
   return list.finish();
 }

@@ -63,6 +63,40 @@ function messageWithSubject(subject: string): Buffer {
 /** Anything a terminal acts on, apart from the line feeds between printed lines. */
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
+test('drain drains every mailbox of MAILBOXES: one the app may not read fails alone, exit 2; status prints each with its remedy', async () => {
+  const { demo, messages } = await seededDemo();
+  await stack.reseed(messages.slice(0, 2));
+  const { MAILBOX: _, ...rest } = stack.settings;
+  const settings: Record<string, string> = { ...rest };
+  settings.MAILBOXES = JSON.stringify([{ mailbox: stack.mailbox }, { mailbox: 'ungranted@contoso.example' }, { mailbox: 'paused@contoso.example', enabled: false }]);
+  const drained = await runCli(['drain'], settings);
+  assert.equal(drained.code, EXIT.failed, drained.output);
+  assert.match(drained.output, new RegExp(`Mailbox ${stack.mailbox}, folder INBOX: 2 message\\(s\\) found`));
+  assert.match(drained.output, /Mailbox ungranted@contoso\.example, folder INBOX:\nDrain failed\.\n\[IMAP_MAILBOX_NOT_CONNECTED\]/);
+  assert.doesNotMatch(drained.output, /paused@contoso\.example/, 'a disabled mailbox is not drained');
+  assert.deepEqual((await stack.drainQueue()).map((m) => m.subject).sort(), demo.slice(0, 2).map((m) => m.subject).sort());
+
+  const status = await runCli(['status'], settings);
+  assert.equal(status.code, EXIT.ok, status.output);
+  assert.match(status.output, new RegExp(`Mailbox ${stack.mailbox}, folder INBOX:\\n  last run: .*, completed\\n  handed off:    2\\n  quarantined:   0\\n  left:          0`));
+  assert.match(status.output, /Mailbox ungranted@contoso\.example, folder INBOX:\n  last run: .*, failed\n[\s\S]*last error:    \[IMAP_MAILBOX_NOT_CONNECTED\][\s\S]*What to do: .*Add-MailboxPermission/);
+  const json = JSON.parse((await runCli(['status', '--mailbox', 'UNGRANTED@contoso.example', '--json'], settings)).output);
+  assert.deepEqual(json.map((s: { mailbox: string; lastRun: { outcome: string } }) => [s.mailbox, s.lastRun.outcome]), [['ungranted@contoso.example', 'failed']]);
+});
+
+test('drain --mailbox drains just that one, and one not in MAILBOXES is refused with the list', async () => {
+  await stack.reseed((await seededDemo()).messages.slice(0, 1));
+  const { MAILBOX: _, ...rest } = stack.settings;
+  const settings = { ...rest, MAILBOXES: `ungranted@contoso.example,${stack.mailbox}` };
+  const one = await runCli(['drain', '--mailbox', stack.mailbox], settings);
+  assert.equal(one.code, EXIT.ok, one.output);
+  assert.doesNotMatch(one.output, /ungranted/);
+  assert.equal((await stack.drainQueue()).length, 1);
+  const unknown = await runCli(['drain', '--mailbox', 'someone@contoso.example'], settings);
+  assert.equal(unknown.code, EXIT.failed);
+  assert.match(unknown.output, new RegExp(`--mailbox someone@contoso.example is not in MAILBOXES \\(ungranted@contoso.example, ${stack.mailbox}\\)`));
+});
+
 test('a subject that decodes to terminal escapes and line breaks cannot forge report lines', async () => {
   await stack.reseed([{ raw: messageWithSubject(FORGED_SUBJECT), internalDate: new Date(Date.UTC(2026, 10, 20, 8)) }]);
   const { code, output, log } = await runCli(['drain'], stack.settings);
