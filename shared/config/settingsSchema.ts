@@ -105,6 +105,12 @@ const shape = {
     meaning: 'blob container for raw messages, attachments and oversized payloads (claim checks), quarantined messages and the per-mailbox lease',
     fix: '3-63 lowercase letters, digits and single dashes',
   }),
+  DRAIN_REQUESTS_QUEUE: format.queueName().default('mail-drain-requests').register(settingDocs, {
+    meaning:
+      'queue of drain requests, in the output storage account: the timer puts one on it for each enabled mailbox, and the queue-triggered function drains the mailbox a request names; ' +
+      'a request that fails 5 times moves to `<queue>-poison`',
+    fix: '3-63 lowercase letters, digits and single dashes',
+  }),
   OUTPUT_STORAGE: z.string().optional().register(settingDocs, {
     meaning: 'storage connection string, or leave it empty and use identity-based access (the `OUTPUT_STORAGE__*` settings below)',
     fix: 'a storage connection string, or set OUTPUT_STORAGE__queueServiceUri and OUTPUT_STORAGE__blobServiceUri for identity-based access',

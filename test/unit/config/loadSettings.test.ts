@@ -120,6 +120,7 @@ const CASES: { [K in SettingName]: Case } = {
     accepts: [['a'.repeat(63), 'a'.repeat(63)]],
     refuses: [['a'.repeat(64), 'is not a valid container name'], ['mail.raw', 'is not a valid container name'], ['a--b', 'is not a valid container name']],
   },
+  DRAIN_REQUESTS_QUEUE: { unset: undefined, accepts: [['drain-requests', undefined]], refuses: [['Drain_Requests', 'is not a valid queue name']] },
   OUTPUT_STORAGE: { read: (s) => s.output.storage, unset: 'missing', accepts: [['UseDevelopmentStorage=true', { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' }]], refuses: [] },
   OUTPUT_STORAGE__queueServiceUri: {
     with: IDENTITY_STORAGE,
