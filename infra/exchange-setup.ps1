@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    Lets the mail-drain app registration open one mailbox over IMAP (Exchange Online side).
+    Lets the mail-drain app registration open its mailboxes over IMAP (Exchange Online side).
 
 .DESCRIPTION
     Entra ID decides whether the app may ask for IMAP at all (the IMAP.AccessAsApp
@@ -10,8 +10,10 @@
       1. Connect-ExchangeOnline (an Exchange Administrator signs in);
       2. New-ServicePrincipal: Exchange's record of the app's Enterprise application,
          skipped when it exists;
-      3. Add-MailboxPermission FullAccess on the mailbox, skipped when granted;
-      4. a check with Get-MailboxPermission, plus Get-CASMailbox that IMAP is on.
+      3. for each mailbox of -Mailbox: Get-CASMailbox that IMAP is on (with -EnableImap,
+         turned on); Add-MailboxPermission FullAccess, skipped when granted; a check with
+         Get-MailboxPermission. Each mailbox says what it found and did; one that fails
+         does not stop the others, and the script ends with an error naming the failed ones.
 
     Without step 2, the IMAP login fails with "AUTHENTICATE failed"; without step 3 it
     fails with "User is authenticated but not connected". Exchange can take some minutes
@@ -30,7 +32,9 @@
     was made by hand: az ad sp show --id <AppId> --query id -o tsv
 
 .PARAMETER Mailbox
-    The shared mailbox to drain (the deployment parameter mailbox).
+    The shared mailboxes to drain, one or more addresses (every mailbox of the deployment
+    parameter mailboxes, or its older single mailbox). One app registration opens them all;
+    each needs its own FullAccess.
 
 .PARAMETER DisplayName
     Name Exchange shows for the service principal.
@@ -39,14 +43,14 @@
     Optional: the admin account to sign in with.
 
 .PARAMETER EnableImap
-    Turn IMAP on for the mailbox when it is off, instead of stopping with an error.
+    Turn IMAP on for a mailbox where it is off, instead of failing that mailbox.
 
 .EXAMPLE
     $out = az deployment group show --resource-group rg-mail-drain --name mail-drain `
         --query properties.outputs | ConvertFrom-Json
     ./infra/exchange-setup.ps1 -AppId $out.appRegistrationClientId.value `
         -ServicePrincipalObjectId $out.enterpriseAppObjectId.value `
-        -Mailbox invoices@contoso.com
+        -Mailbox invoices@contoso.com, orders@contoso.com
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
@@ -58,9 +62,10 @@ param(
     [ValidatePattern('^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$')]
     [string] $ServicePrincipalObjectId,
 
+    # One or more addresses; ValidatePattern checks each.
     [Parameter(Mandatory)]
     [ValidatePattern('^[^\s@]+@[^\s@]+$')]
-    [string] $Mailbox,
+    [string[]] $Mailbox,
 
     [string] $DisplayName = 'mail-drain',
 
@@ -82,7 +87,7 @@ if ($AdminUserPrincipalName) { $connect.UserPrincipalName = $AdminUserPrincipalN
 Connect-ExchangeOnline @connect
 
 try {
-    # 1. Exchange's service principal, pointing at the Enterprise application.
+    # 1. Exchange's service principal, pointing at the Enterprise application: one for all the mailboxes.
     $servicePrincipal = Get-ServicePrincipal -Identity $ServicePrincipalObjectId -ErrorAction SilentlyContinue
     if ($servicePrincipal) {
         if ($servicePrincipal.AppId -ne $AppId) {
@@ -95,38 +100,60 @@ try {
         Write-Host "Service principal created: $DisplayName ($ServicePrincipalObjectId)"
     }
 
-    # 2. IMAP must be on for the mailbox, or the login succeeds and the session does not.
-    $casMailbox = Get-CASMailbox -Identity $Mailbox
-    if (-not $casMailbox.ImapEnabled) {
-        if (-not $EnableImap) {
-            throw "IMAP is disabled for $Mailbox. Run again with -EnableImap, or: Set-CASMailbox -Identity $Mailbox -ImapEnabled `$true"
+    # Each mailbox once, whatever the case it is written in (-contains ignores case).
+    $addresses = [System.Collections.Generic.List[string]]::new()
+    foreach ($address in $Mailbox) { if ($addresses -notcontains $address) { $addresses.Add($address) } }
+
+    $failed = [System.Collections.Generic.List[string]]::new()
+    foreach ($address in $addresses) {
+        Write-Host "${address}:"
+        try {
+            # 2. IMAP must be on for the mailbox, or the login succeeds and the session does not.
+            $casMailbox = Get-CASMailbox -Identity $address
+            if ($casMailbox.ImapEnabled) {
+                Write-Host '  IMAP is on'
+            }
+            elseif (-not $EnableImap) {
+                throw "IMAP is disabled for $address. Run again with -EnableImap, or: Set-CASMailbox -Identity $address -ImapEnabled `$true"
+            }
+            elseif ($PSCmdlet.ShouldProcess($address, 'Set-CASMailbox -ImapEnabled $true')) {
+                Set-CASMailbox -Identity $address -ImapEnabled $true
+                Write-Host '  IMAP enabled'
+            }
+
+            # 3. FullAccess is the mailbox permission IMAP.AccessAsApp needs.
+            $granted = Get-MailboxPermission -Identity $address -User $ServicePrincipalObjectId -ErrorAction SilentlyContinue |
+                Where-Object { $_.AccessRights -contains 'FullAccess' -and -not $_.Deny }
+            if ($granted) {
+                Write-Host '  FullAccess already granted'
+            }
+            elseif ($PSCmdlet.ShouldProcess($address, "Add-MailboxPermission FullAccess for $ServicePrincipalObjectId")) {
+                Add-MailboxPermission -Identity $address -User $ServicePrincipalObjectId -AccessRights FullAccess | Out-Null
+                Write-Host '  FullAccess granted'
+            }
+
+            # 4. Check what Exchange now reports.
+            if (-not $WhatIfPreference) {
+                $permission = Get-MailboxPermission -Identity $address -User $ServicePrincipalObjectId |
+                    Where-Object { $_.AccessRights -contains 'FullAccess' -and -not $_.Deny }
+                if (-not $permission) {
+                    throw "Get-MailboxPermission does not show FullAccess for $ServicePrincipalObjectId on $address."
+                }
+                Write-Host "  checked: Get-MailboxPermission shows FullAccess for $ServicePrincipalObjectId"
+            }
         }
-        if ($PSCmdlet.ShouldProcess($Mailbox, 'Set-CASMailbox -ImapEnabled $true')) {
-            Set-CASMailbox -Identity $Mailbox -ImapEnabled $true
-            Write-Host "IMAP enabled for $Mailbox"
+        catch {
+            # One mailbox's problem (not found, IMAP off, no permission) leaves the others to be set up.
+            Write-Host "  FAILED: $($_.Exception.Message)" -ForegroundColor Red
+            $failed.Add($address)
         }
     }
 
-    # 3. FullAccess is the mailbox permission IMAP.AccessAsApp needs.
-    $granted = Get-MailboxPermission -Identity $Mailbox -User $ServicePrincipalObjectId -ErrorAction SilentlyContinue |
-        Where-Object { $_.AccessRights -contains 'FullAccess' -and -not $_.Deny }
-    if ($granted) {
-        Write-Host "FullAccess on $Mailbox already granted"
+    if ($failed.Count -gt 0) {
+        throw "Not set up: $($failed -join ', '). Fix what is said above for each, then run the script again with -Mailbox $($failed -join ', ')."
     }
-    elseif ($PSCmdlet.ShouldProcess($Mailbox, "Add-MailboxPermission FullAccess for $ServicePrincipalObjectId")) {
-        Add-MailboxPermission -Identity $Mailbox -User $ServicePrincipalObjectId -AccessRights FullAccess | Out-Null
-        Write-Host "FullAccess on $Mailbox granted"
-    }
-
-    # 4. Check what Exchange now reports.
     if (-not $WhatIfPreference) {
-        $permission = Get-MailboxPermission -Identity $Mailbox -User $ServicePrincipalObjectId |
-            Where-Object { $_.AccessRights -contains 'FullAccess' -and -not $_.Deny }
-        if (-not $permission) {
-            throw "Get-MailboxPermission does not show FullAccess for $ServicePrincipalObjectId on $Mailbox."
-        }
-        $permission | Format-Table Identity, User, AccessRights, IsInherited -AutoSize
-        Write-Host 'Exchange setup done. The next drain can log in (allow a few minutes for Exchange to apply the permission).'
+        Write-Host "Exchange setup done for $($addresses.Count) mailbox(es). The next drains can log in (allow a few minutes for Exchange to apply a new permission)."
     }
 }
 finally {

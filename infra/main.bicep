@@ -1,5 +1,5 @@
 metadata name = 'mail-drain'
-metadata description = 'Drains an Exchange Online shared mailbox over IMAP into an Azure Storage queue: a Flex Consumption function app running as one user-assigned identity, with key-less storage, a Key Vault for the app credential (secret or certificate; none for federated), Application Insights with Entra authentication and diagnostic settings to its workspace, and optionally the Entra app registration itself.'
+metadata description = 'Drains Exchange Online shared mailboxes over IMAP into Azure Storage queues: a Flex Consumption function app running as one user-assigned identity, with key-less storage, a Key Vault for the app credential (secret or certificate; none for federated), Application Insights with Entra authentication and diagnostic settings to its workspace, and optionally the Entra app registration itself.'
 
 targetScope = 'resourceGroup'
 
@@ -71,10 +71,13 @@ param grantDeployerCredentialUpload bool = false
 param credentialUploaderPrincipalType string = 'User'
 
 // ---------------------------------------------------------------------------
-// The mailbox
+// The mailboxes
 
-@description('Required. Address of the shared mailbox to drain.')
-param mailbox string
+@description('Optional. The shared mailboxes to drain (MAILBOXES), each an address or an object: { mailbox, folder?, afterProcessing?, processedFolder?, failedFolder?, outputQueue?, outputContainer?, enabled? }, whose keys override mailFolder, afterProcessing, processedFolder, failedFolder, outputQueueName and outputContainerName for that mailbox (enabled false: listed, not drained). Each outputQueue (with its "-poison" queue) and outputContainer is created, with the roles of the default ones. Give this or mailbox, not both.')
+param mailboxes array = []
+
+@description('Optional. Address of the one shared mailbox to drain (MAILBOX), as deployments made before mailboxes gave it; the same as mailboxes with one address. Give this or mailboxes, not both.')
+param mailbox string = ''
 
 @description('Optional. Folder to drain.')
 param mailFolder string = 'INBOX'
@@ -142,6 +145,11 @@ param outputQueueName string = 'inbound-mail'
 @maxLength(63)
 param outputContainerName string = 'inbound-mail'
 
+@description('Optional. Queue of drain requests (DRAIN_REQUESTS_QUEUE), in the output account: the timer sends one per enabled mailbox, the queue-triggered function drains the mailbox each names. Its poison queue is "<name>-poison".')
+@minLength(3)
+@maxLength(56)
+param drainRequestsQueueName string = 'mail-drain-requests'
+
 @description('Optional. Days after its last modification that a claim-check blob (under messages/ in the output container: raw message, attachments, oversized payload, bodies) is deleted. Only those expire: the drain\'s lease state (locks/) and quarantined mail (quarantine/) never do. Keep it longer than consumers may take to read the queue.')
 @minValue(1)
 param claimCheckRetentionDays int = 30
@@ -154,7 +162,7 @@ param blobSoftDeleteRetentionDays int = 14
 // ---------------------------------------------------------------------------
 // The host
 
-@description('Optional. Most instances the function app scales out to.')
+@description('Optional. Most instances the function app scales out to; with one drain per instance (host.json), also the most mailboxes drained at once.')
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
@@ -174,6 +182,14 @@ param vnetEnabled bool = false
 @minValue(30)
 @maxValue(730)
 param logRetentionInDays int = 30
+
+// Exactly one of mailboxes and mailbox names what to drain: fail() stops the deployment with the fix.
+var mailboxesProblem = 'Name the mailboxes to drain in mailboxes, e.g. [\'invoices@contoso.com\', \'orders@contoso.com\'], or one in mailbox: one of the two, not both.'
+// MAILBOXES in its JSON form takes objects only: an address alone becomes { mailbox: <address> }.
+var mailboxEntries = empty(mailboxes) == empty(mailbox) ? fail(mailboxesProblem) : map(empty(mailboxes) ? [mailbox] : mailboxes, m => startsWith(string(m), '{') ? m : { mailbox: m })
+// Where mailboxes send elsewhere than the deployment-wide queue and container; output-storage creates each once.
+var mailboxQueueNames = map(filter(mailboxEntries, e => contains(e, 'outputQueue')), e => e.outputQueue)
+var mailboxContainerNames = map(filter(mailboxEntries, e => contains(e, 'outputContainer')), e => e.outputContainer)
 
 var suffix = uniqueString(resourceGroup().id, namePrefix)
 // An application created here lives in this deployment's tenant, whatever tenantId says.
@@ -239,7 +255,10 @@ module outputStorage 'modules/output-storage.bicep' = {
     tags: tags
     skuName: storageSkuName
     queueName: outputQueueName
+    mailboxQueueNames: mailboxQueueNames
     containerName: outputContainerName
+    mailboxContainerNames: mailboxContainerNames
+    drainRequestsQueueName: drainRequestsQueueName
     retentionDays: claimCheckRetentionDays
     softDeleteRetentionDays: blobSoftDeleteRetentionDays
     principalId: identity.outputs.principalId
@@ -361,7 +380,9 @@ module functionApp 'modules/function-app.bicep' = {
     credentialName: credentialName
     // The settings module treats an empty value as unset: federated needs no vault.
     keyVaultUri: useKeyVault ? keyVault!.outputs.uri : ''
+    // MAILBOX when the one mailbox is named so, MAILBOXES otherwise; the other stays empty (unset).
     mailbox: mailbox
+    mailboxes: empty(mailboxes) ? [] : mailboxEntries
     mailFolder: mailFolder
     imapHost: imapHost
     imapPort: imapPort
@@ -370,6 +391,7 @@ module functionApp 'modules/function-app.bicep' = {
     failedFolder: failedFolder
     outputQueueName: outputQueueName
     outputContainerName: outputContainerName
+    drainRequestsQueueName: drainRequestsQueueName
     outputQueueEndpoint: outputStorage.outputs.queueEndpoint
     outputBlobEndpoint: outputStorage.outputs.blobEndpoint
     drainSchedule: drainSchedule
@@ -412,14 +434,17 @@ output keyVaultReaderScope string = useKeyVault ? keyVault!.outputs.readerScope 
 @description('Name of the output storage account (queues and claim-check container).')
 output outputStorageAccountName string = outputStorage.outputs.name
 
-@description('URL of the output queue.')
+@description('URL of the deployment-wide output queue; a mailbox with its own outputQueue sends there instead.')
 output queueUrl string = outputStorage.outputs.queueUrl
 
-@description('URL of the poison queue.')
+@description('URL of its poison queue.')
 output poisonQueueUrl string = outputStorage.outputs.poisonQueueUrl
 
-@description('URL of the claim-check container.')
+@description('URL of the deployment-wide claim-check container.')
 output containerUrl string = outputStorage.outputs.containerUrl
+
+@description('URL of the queue of drain requests; failed requests end up on "<it>-poison".')
+output drainRequestsQueueUrl string = outputStorage.outputs.drainRequestsQueueUrl
 
 @description('Name of the Application Insights component, for log queries.')
 output appInsightsName string = monitoring.outputs.insightsName

@@ -1,9 +1,16 @@
-// Example parameters: copy, then change the mailbox and the app registration.
+// Example parameters: copy, then change the mailboxes and the app registration.
 // docs/deploy.md walks through the deployment.
 using 'main.bicep'
 
-// The shared mailbox to drain.
-param mailbox = 'invoices@contoso.com'
+// The shared mailboxes to drain, each on its own. An entry can be an object that overrides,
+// for its mailbox, folder, afterProcessing, processedFolder, failedFolder, outputQueue or
+// outputContainer (created with the same roles as the default ones), or sets enabled: false:
+//   { mailbox: 'orders@contoso.com', folder: 'INBOX/Orders', outputQueue: 'orders' }
+// A deployment made with `param mailbox = '<address>'` keeps working; give one of the two.
+param mailboxes = [
+  'invoices@contoso.com'
+  'orders@contoso.com'
+]
 
 // Create the app registration here (needs Entra rights to create applications and
 // grant admin consent). With false, register it yourself and set clientId.

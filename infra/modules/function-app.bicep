@@ -31,7 +31,7 @@ param appInsightsName string
 @description('Optional. Resource ID of the subnet the app is integrated into (vnetEnabled); empty: no virtual network.')
 param appSubnetId string = ''
 
-@description('Optional. Most instances the app scales out to. The timer runs one drain at a time; this caps everything else.')
+@description('Optional. Most instances the app scales out to: with one drain per instance (host.json), the most mailboxes drained at once.')
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
@@ -66,8 +66,11 @@ param credentialName string
 @description('Required. KEY_VAULT_URL; empty for federated, which reads nothing from Key Vault.')
 param keyVaultUri string
 
-@description('Required. MAILBOX.')
-param mailbox string
+@description('Optional. MAILBOX: the one mailbox to drain; empty when mailboxes lists them.')
+param mailbox string = ''
+
+@description('Optional. MAILBOXES, as objects { mailbox, folder?, afterProcessing?, processedFolder?, failedFolder?, outputQueue?, outputContainer?, enabled? }; empty when mailbox names the one mailbox.')
+param mailboxes array = []
 
 @description('Optional. MAIL_FOLDER.')
 param mailFolder string = 'INBOX'
@@ -97,6 +100,9 @@ param outputQueueName string = 'inbound-mail'
 
 @description('Optional. OUTPUT_CONTAINER.')
 param outputContainerName string = 'inbound-mail'
+
+@description('Optional. DRAIN_REQUESTS_QUEUE, in the output account.')
+param drainRequestsQueueName string = 'mail-drain-requests'
 
 @description('Required. OUTPUT_STORAGE__queueServiceUri: queue endpoint of the output account.')
 param outputQueueEndpoint string
@@ -242,6 +248,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     CLIENT_CERTIFICATE_NAME: credentialType == 'certificate' ? credentialName : ''
     CREDENTIAL_EXPIRY_WARNING_DAYS: string(credentialExpiryWarningDays)
     MAILBOX: mailbox
+    // JSON, the form of MAILBOXES that carries per-mailbox overrides.
+    MAILBOXES: empty(mailboxes) ? '' : string(mailboxes)
     MAIL_FOLDER: mailFolder
     IMAP_HOST: imapHost
     IMAP_PORT: string(imapPort)
@@ -252,6 +260,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     MAX_ATTEMPTS: string(maxAttempts)
     OUTPUT_QUEUE: outputQueueName
     OUTPUT_CONTAINER: outputContainerName
+    // Read by the timer, which sends to it, and by the queue trigger's binding (connection OUTPUT_STORAGE).
+    DRAIN_REQUESTS_QUEUE: drainRequestsQueueName
     // Empty on purpose: a connection string needs shared keys, which the account refuses.
     OUTPUT_STORAGE: ''
     OUTPUT_STORAGE__queueServiceUri: outputQueueEndpoint

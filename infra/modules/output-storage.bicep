@@ -1,5 +1,5 @@
 metadata name = 'Mail output storage'
-metadata description = 'The storage account the drain writes to: one queue message per mail, its poison queue, and the claim-check container for raw messages and large content. A lifecycle rule expires the claim-check blobs under messages/ only, never the drain\'s lease state (locks/) or quarantined mail (quarantine/); blob and container soft delete keep anything deleted recoverable for a while. Shared keys are disabled; the function identity may only send to the two queues and write to the one container.'
+metadata description = 'The storage account the drain writes to: one queue message per mail on the output queue (the default one, and each mailbox\'s own), each with its poison queue; the claim-check containers for raw messages and large content; and the queue of drain requests with its poison queue. A lifecycle rule per container expires the claim-check blobs under messages/ only, never the drain\'s lease state (locks/) or quarantined mail (quarantine/); blob and container soft delete keep anything deleted recoverable for a while. Shared keys are disabled; the function identity may only send to the output queues, write to the containers, and send and take drain requests.'
 
 @description('Required. Name of the storage account (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -26,10 +26,21 @@ param skuName string = 'Standard_LRS'
 @maxLength(56)
 param queueName string
 
+@description('Optional. Output queues of mailboxes that send elsewhere than queueName (the outputQueue of MAILBOXES entries), each created like queueName: with its "-poison" queue and the same role. Repeats and queueName itself are created once.')
+param mailboxQueueNames string[] = []
+
 @description('Required. Claim-check container for raw messages, attachments and oversized payloads (OUTPUT_CONTAINER).')
 @minLength(3)
 @maxLength(63)
 param containerName string
+
+@description('Optional. Claim-check containers of mailboxes that keep their blobs elsewhere than containerName (the outputContainer of MAILBOXES entries), each created like containerName: with its lifecycle rule and the same role. Repeats and containerName itself are created once.')
+param mailboxContainerNames string[] = []
+
+@description('Required. Queue of drain requests (DRAIN_REQUESTS_QUEUE): the timer sends one per enabled mailbox, the queue-triggered function takes them. Its poison queue, where the Functions host moves a request that failed host.json\'s maxDequeueCount times, is this name with "-poison" appended.')
+@minLength(3)
+@maxLength(56)
+param drainRequestsQueueName string
 
 @description('Required. Days after its last modification that a claim-check blob (raw message, attachment, oversized payload or body under messages/ in the container) is deleted. Only blobs under messages/ expire: the drain\'s lease state (locks/) and quarantined mail (quarantine/) never do. Keep it longer than consumers may take to read the queue.')
 @minValue(1)
@@ -49,12 +60,16 @@ param workspaceResourceId string
 var roleIds = {
   // Storage Queue Data Message Sender
   queueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+  // Storage Queue Data Contributor
+  queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   // Storage Blob Data Contributor
   blobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 }
 
-// The Functions convention for a queue's dead letters.
-var poisonQueueName = '${queueName}-poison'
+// Every output queue and claim-check container, the deployment-wide one first, each once
+// (union keeps one of each value).
+var queueNames = union([queueName], mailboxQueueNames)
+var containerNames = union([containerName], mailboxContainerNames)
 
 resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
@@ -85,14 +100,31 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2025-01-0
   name: 'default'
 }
 
-resource queue 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = {
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = [
+  for queue in queueNames: {
+    parent: queueService
+    name: queue
+  }
+]
+
+// The Functions convention for a queue's dead letters: the drain reports quarantined mail there.
+resource poisonQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = [
+  for queue in queueNames: {
+    parent: queueService
+    name: '${queue}-poison'
+  }
+]
+
+resource drainRequests 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = {
   parent: queueService
-  name: queueName
+  name: drainRequestsQueueName
 }
 
-resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = {
+// Created here: the host would create it with its first failed request, which the identity,
+// a sender only, may not do.
+resource drainRequestsPoison 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = {
   parent: queueService
-  name: poisonQueueName
+  name: '${drainRequestsQueueName}-poison'
 }
 
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01' = {
@@ -112,22 +144,25 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01'
   }
 }
 
-resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = {
-  parent: blobService
-  name: containerName
-  properties: {
-    publicAccess: 'None'
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = [
+  for container in containerNames: {
+    parent: blobService
+    name: container
+    properties: {
+      publicAccess: 'None'
+    }
   }
-}
+]
 
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01-01' = {
   parent: account
   name: 'default'
   properties: {
     policy: {
+      // One rule per container: a rule takes at most 10 prefixes, a policy 100 rules.
       rules: [
-        {
-          name: 'delete-claim-checks'
+        for container in containerNames: {
+          name: 'delete-claim-checks-${container}'
           enabled: true
           type: 'Lifecycle'
           definition: {
@@ -139,7 +174,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01
               // blobs (messages/<id>/...) expire; the drain's lease state (locks/) and
               // quarantined mail (quarantine/) live in the same container and must not.
               prefixMatch: [
-                '${containerName}/messages/'
+                '${container}/messages/'
               ]
             }
             actions: {
@@ -155,40 +190,77 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01
     }
   }
   dependsOn: [
-    container
+    containers
   ]
 }
 
-resource queueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(queue.id, principalId, roleIds.queueDataMessageSender)
-  scope: queue
+// queues[i].id is the resource ID the single queue had: a redeployment finds the assignment
+// it made then under the same name (another name would fail with RoleAssignmentExists).
+resource queueSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for i in range(0, length(queueNames)): {
+    name: guid(queues[i].id, principalId, roleIds.queueDataMessageSender)
+    scope: queues[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.queueDataMessageSender)
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      description: 'mail-drain: send one message per mail'
+    }
+  }
+]
+
+resource poisonQueueSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for i in range(0, length(queueNames)): {
+    name: guid(poisonQueues[i].id, principalId, roleIds.queueDataMessageSender)
+    scope: poisonQueues[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.queueDataMessageSender)
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      description: 'mail-drain: send messages that cannot be handed off normally'
+    }
+  }
+]
+
+resource containerContributors 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for i in range(0, length(containerNames)): {
+    name: guid(containers[i].id, principalId, roleIds.blobDataContributor)
+    scope: containers[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataContributor)
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      description: 'mail-drain: write claim-check blobs'
+    }
+  }
+]
+
+// The timer and a drain's follow-up send requests (Put Message); the host's queue trigger
+// takes them (Get Messages, Delete Message), reads the queue's length to scale (Get Queue
+// Metadata), and updates a request's visibility (Update Message: renewed every 5 minutes
+// of a drain, and a failed one released after host.json's visibilityTimeout). Update
+// Message needs messages/write, which Storage Queue Data Reader and Message Processor (the
+// roles Microsoft lists for a queue trigger) lack; Contributor is the narrowest built-in
+// role that has it, here on this one queue, which holds requests, no mail (infra/roles.md).
+resource drainRequestsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(drainRequests.id, principalId, roleIds.queueDataContributor)
+  scope: drainRequests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.queueDataContributor)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    description: 'mail-drain: send, take and release drain requests'
+  }
+}
+
+resource drainRequestsPoisonSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(drainRequestsPoison.id, principalId, roleIds.queueDataMessageSender)
+  scope: drainRequestsPoison
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.queueDataMessageSender)
     principalId: principalId
     principalType: 'ServicePrincipal'
-    description: 'mail-drain: send one message per mail'
-  }
-}
-
-resource poisonQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(poisonQueue.id, principalId, roleIds.queueDataMessageSender)
-  scope: poisonQueue
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.queueDataMessageSender)
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    description: 'mail-drain: send messages that cannot be handed off normally'
-  }
-}
-
-resource containerContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(container.id, principalId, roleIds.blobDataContributor)
-  scope: container
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataContributor)
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    description: 'mail-drain: write claim-check blobs'
+    description: 'mail-drain: the host moves a request that keeps failing here'
   }
 }
 
@@ -238,11 +310,14 @@ output queueEndpoint string = account.properties.primaryEndpoints.queue
 @description('Blob service endpoint (OUTPUT_STORAGE__blobServiceUri).')
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 
-@description('URL of the output queue.')
-output queueUrl string = '${account.properties.primaryEndpoints.queue}${queue.name}'
+@description('URL of the deployment-wide output queue (OUTPUT_QUEUE).')
+output queueUrl string = '${account.properties.primaryEndpoints.queue}${queueName}'
 
-@description('URL of the poison queue.')
-output poisonQueueUrl string = '${account.properties.primaryEndpoints.queue}${poisonQueue.name}'
+@description('URL of its poison queue.')
+output poisonQueueUrl string = '${account.properties.primaryEndpoints.queue}${queueName}-poison'
 
-@description('URL of the claim-check container.')
-output containerUrl string = '${account.properties.primaryEndpoints.blob}${container.name}'
+@description('URL of the deployment-wide claim-check container (OUTPUT_CONTAINER).')
+output containerUrl string = '${account.properties.primaryEndpoints.blob}${containerName}'
+
+@description('URL of the queue of drain requests (DRAIN_REQUESTS_QUEUE).')
+output drainRequestsQueueUrl string = '${account.properties.primaryEndpoints.queue}${drainRequests.name}'

@@ -107,8 +107,8 @@ const shape = {
   }),
   DRAIN_REQUESTS_QUEUE: format.queueName().default('mail-drain-requests').register(settingDocs, {
     meaning:
-      'control queue in the output storage account: the timer puts one drain request per enabled mailbox on it, the queue-triggered function drains the mailbox each names ' +
-      '(a drain that runs out of time asks again for its mailbox here); the host moves a request that fails five times to `<queue>-poison`',
+      'queue of drain requests, in the output storage account: the timer puts one on it for each enabled mailbox, and the queue-triggered function drains the mailbox a request names (a drain that runs out of time puts a follow-up request for its mailbox here); ' +
+      'a request that fails 5 times moves to `<queue>-poison`',
     fix: '3-63 lowercase letters, digits and single dashes',
   }),
   OUTPUT_STORAGE: z.string().optional().register(settingDocs, {

@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { declaredSettings } from '../../shared/config/declaredSettings.js';
+import { parseMailboxList } from '../../shared/config/mailboxList.js';
 import { line } from './support/bicep.js';
-import { appSettingProblems, deployedDefault, findAppSettings } from './support/checks.js';
+import { appSettingProblems, deployedDefault, findAppSettings, moduleParams } from './support/checks.js';
 import { loadTemplates } from './support/infra.js';
 
 /**
@@ -82,6 +83,24 @@ describe('function app settings', () => {
     assert.equal(text('AzureWebJobsStorage__clientId'), text('AZURE_CLIENT_ID'));
     assert.equal(text('OUTPUT_STORAGE__clientId'), text('AZURE_CLIENT_ID'));
     assert.match(text('APPLICATIONINSIGHTS_AUTHENTICATION_STRING') ?? '', /^'ClientId=\$\{\w+\};Authorization=AAD'$/);
+  });
+
+  test('MAILBOXES is the mailboxes parameter as JSON objects, MAILBOX the one mailbox of the older form; exactly one of the two is given', () => {
+    const setting = (key: string) => appSettings!.properties.find((p) => p.key === key)?.value.node.text;
+    assert.equal(setting('MAILBOX'), 'mailbox');
+    // Empty is unset (shared/config/parseSettings.ts): the app refuses MAILBOX and MAILBOXES both set.
+    assert.equal(setting('MAILBOXES'), "empty(mailboxes) ? '' : string(mailboxes)");
+    const main = templates.get('main.bicep')!;
+    const passed = (key: string) => moduleParams(main.modules.find((m) => m.path === 'modules/function-app.bicep')!).find((p) => p.key === key)?.value.node.text;
+    assert.equal(passed('mailbox'), 'mailbox');
+    assert.equal(passed('mailboxes'), 'empty(mailboxes) ? [] : mailboxEntries');
+    for (const name of ['mailbox', 'mailboxes']) assert.ok(main.params.find((p) => p.name === name)?.defaultValue, `main.bicep: ${name} is required`);
+    const entries = main.vars.find((v) => v.name === 'mailboxEntries')?.value.node.text ?? '';
+    assert.match(entries, /^empty\(mailboxes\) == empty\(mailbox\) \? fail\(/, 'neither or both of mailbox and mailboxes is not refused');
+    // MAILBOXES's JSON form takes objects only, so an address alone becomes { mailbox: <address> }.
+    assert.match(entries, /m => startsWith\(string\(m\), '\{'\) \? m : \{ mailbox: m \}/);
+    assert.deepEqual(parseMailboxList(JSON.stringify([{ mailbox: 'invoices@contoso.com' }, { mailbox: 'orders@contoso.com', outputQueue: 'orders' }])).problems, []);
+    assert.notDeepEqual(parseMailboxList(JSON.stringify(['invoices@contoso.com'])).problems, []);
   });
 
   test("where the code has a default, the deployment's default is the same", () => {

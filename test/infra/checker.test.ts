@@ -243,6 +243,50 @@ resource misnamed 'Microsoft.Authorization/roleAssignments@2022-04-01' = ${body(
     );
   });
 
+  test('finds role assignments on a resource loop that do not take every element, or index what is not a loop', async () => {
+    const assignment = (name: string, loop: string, scope: string) => `
+resource ${name} 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for ${loop}: {
+    name: guid(${scope}.id, principalId, roleIds.sender)
+    scope: ${scope}
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.sender)
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]`;
+    const templates = await templatesOf({
+      'modules/output.bicep': `
+var roleIds = {
+  // Storage Queue Data Message Sender
+  sender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+}
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = [
+  for name in queueNames: {
+    name: name
+  }
+]
+resource queue 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = {
+  name: 'one'
+}
+${assignment('everyOne', 'i in range(0, length(queueNames))', 'queues[i]')}
+${assignment('everyOneByPair', '(name, i) in queueNames', 'queues[i]')}
+${assignment('firstTwo', 'i in range(0, 2)', 'queues[i]')}
+${assignment('otherList', 'i in range(0, length(otherNames))', 'queues[i]')}
+${assignment('notALoop', 'i in range(0, 1)', 'queue[i]')}
+`,
+    });
+    const problems = roleAssignmentProblems(templates, roles);
+    expectProblems(
+      problems,
+      /firstTwo: scoped to queues\[i\], it must loop over every one: \[for i in range\(0, length\(queueNames\)\)/,
+      /otherList: scoped to queues\[i\], it must loop over every one/,
+      /notALoop: scope queue\[i\] indexes queue, which is not a resource loop/,
+    );
+    assert.deepEqual(problems.filter((p) => /everyOne/.test(p)), []);
+  });
+
   test('finds settings the code reads that are not deployed, and deployed ones nobody reads', async () => {
     const templates = await templatesOf({
       'main.bicep': `

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { declaredSettings } from '../../shared/config/declaredSettings.js';
+import { LEASE_SECONDS } from '../../shared/outbox/mailboxLease.js';
 import { allowedValues, literalAt, propertyAt, type BicepFile, type ResourceDecl, type Value } from './support/bicep.js';
 import { findAppSettings, moduleParams } from './support/checks.js';
 import { infraDir, loadTemplates, repoRoot } from './support/infra.js';
@@ -247,6 +249,23 @@ describe('deployable for real (issue 13)', () => {
     );
     assert.ok(uses.some((u) => u.name === 'README.md') && uses.some((u) => u.name === 'infra/exchange-setup.ps1'));
     assert.deepEqual(uses.filter((u) => /-ServiceId\b/.test(u.line) || !/-ObjectId\b/.test(u.line)), []);
+  });
+
+  // Many mailboxes (issue 11)
+  test("host.json: one drain per instance, a request to -poison after the failures DRAIN_REQUESTS_QUEUE's documentation names, back for a retry once a dead drain's lease has expired", () => {
+    const queues = JSON.parse(read('host.json')).extensions?.queues ?? {};
+    // Concurrency per instance is batchSize + newBatchThreshold: one drain, its 64 MiB in flight, its IMAP session.
+    assert.equal(queues.batchSize, 1, 'an instance takes more than one drain request at a time');
+    assert.equal(queues.newBatchThreshold, 0, 'an instance fetches the next drain request while one runs');
+    assert.ok(Number.isInteger(queues.maxDequeueCount) && queues.maxDequeueCount > 1, 'maxDequeueCount');
+    const meaning = declaredSettings.find((s) => s.name === 'DRAIN_REQUESTS_QUEUE')!.meaning;
+    assert.match(meaning, new RegExp(`fails ${queues.maxDequeueCount} times`), 'DRAIN_REQUESTS_QUEUE says another number of failures than maxDequeueCount');
+    const [h, m, sec] = String(queues.visibilityTimeout).split(':').map(Number);
+    assert.equal(h! * 3600 + m! * 60 + sec!, LEASE_SECONDS, 'a retry before the lease of a dead drain expires finds the mailbox taken');
+    // JSON has no comments: the README explains each number, as host.json has it.
+    for (const [key, value] of Object.entries(queues)) {
+      assert.match(readme, new RegExp(`\`(extensions\\.queues\\.)?${key}\` \`${String(value).replace(/\./g, '\\.')}\``), `README.md does not explain host.json's ${key} ${value}`);
+    }
   });
 
   // Beyond the quickstart

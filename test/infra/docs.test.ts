@@ -53,8 +53,16 @@ describe('deployment guide and Exchange script', () => {
     for (const cmdlet of ['Connect-ExchangeOnline', 'New-ServicePrincipal', 'Add-MailboxPermission', 'Get-MailboxPermission', 'Disconnect-ExchangeOnline']) {
       assert.match(script, new RegExp(`\\b${cmdlet}\\b`), `exchange-setup.ps1 does not run ${cmdlet}`);
     }
-    for (const parameter of ['AppId', 'ServicePrincipalObjectId', 'Mailbox']) {
+    for (const parameter of ['AppId', 'ServicePrincipalObjectId']) {
       assert.match(script, new RegExp(`\\[string\\]\\s*\\$${parameter}\\b`), `exchange-setup.ps1 has no -${parameter}`);
+    }
+    // Every mailbox of the deployment's mailboxes, in one run.
+    assert.match(script, /\[string\[\]\]\s*\$Mailbox\b/, 'exchange-setup.ps1: -Mailbox does not take a list');
+    const at = script.search(/foreach \(\$address in \$addresses\)/);
+    assert.ok(at >= 0, 'exchange-setup.ps1 does not loop over the mailboxes');
+    const loop = script.slice(at);
+    for (const cmdlet of ['Get-CASMailbox', 'Add-MailboxPermission', 'Get-MailboxPermission']) {
+      assert.match(loop, new RegExp(`\\b${cmdlet} -Identity \\$address\\b`), `exchange-setup.ps1 does not run ${cmdlet} for each mailbox`);
     }
     assert.match(script, /-AccessRights FullAccess/);
   });

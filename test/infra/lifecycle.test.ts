@@ -10,10 +10,12 @@
  * Storage does (a blob matches when `<container>/<blob name>` starts with one
  * of the prefixes, and a rule without prefixes matches every blob), and check
  * that blob and container soft delete keep whatever is deleted restorable.
+ * A mailbox may keep its blobs in a container of its own (MAILBOXES
+ * `outputContainer`): every container the template creates gets the same rule.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { literalAt, parseBicep, propertyAt, type BicepFile, type Decorator, type Value } from './support/bicep.js';
+import { literalAt, loopHeader, parseBicep, propertyAt, type BicepFile, type Decorator, type Value } from './support/bicep.js';
 import { loadTemplates } from './support/infra.js';
 import { blobNames, CLAIM_CHECK_PREFIX } from '../../shared/drain/handOff.js';
 
@@ -24,6 +26,8 @@ const main = templates.get('main.bicep')!;
 /** The container name the prefixes are resolved with: main.bicep's default. */
 const containerDefault = main.params.find((p) => p.name === 'outputContainerName')?.defaultValue;
 const containerName = containerDefault?.kind === 'string' ? containerDefault.value : 'inbound-mail';
+/** A mailbox's own container (MAILBOXES outputContainer), for a template that creates one per entry. */
+const mailboxContainer = 'orders-mail';
 const id = '0190c3b2-7a4e-7cde-9f00-3c5d2b1a0e11';
 // The names the drain writes, from the drain's own code: the template and the code cannot drift apart.
 const claimChecks = [blobNames.raw(id), blobNames.attachment(id, 0, 'invoice.pdf'), blobNames.payload(id), blobNames.body(id, 'text'), blobNames.body(id, 'html')];
@@ -47,47 +51,86 @@ function decoratorNumber(decorators: Decorator[], name: string): number | undefi
   return arg?.kind === 'number' ? arg.value : undefined;
 }
 
+/** The containers `file` creates: the deployment-wide one, and a mailbox's own when they are a resource loop. */
+function containersOf(file: BicepFile): string[] {
+  const loop = file.resources.some((r) => r.type === 'Microsoft.Storage/storageAccounts/blobServices/containers' && r.loopOver);
+  return loop ? [containerName, mailboxContainer] : [containerName];
+}
+
+/**
+ * The rules of the policy as Storage gets them, each with the names its
+ * interpolations read: a literal list of rules, or one rule per container,
+ * `[for <name> in <containers>: {...}]` iterating what the containers' resource
+ * loop iterates, taken for each container of containersOf.
+ */
+function rulesOf(
+  file: BicepFile,
+  rules: Value | undefined,
+): { rules: { rule: Value; values: Record<string, string>; variable: string }[]; problems: string[] } {
+  if (rules?.kind === 'array') {
+    return { rules: rules.items.map((rule) => ({ rule, values: { containerName }, variable: 'containerName' })), problems: [] };
+  }
+  if (rules?.kind !== 'loop') return { rules: [], problems: ['the management policy has no literal rules array or loop'] };
+  const header = loopHeader(rules.node);
+  const containers = file.resources.filter((r) => r.type === 'Microsoft.Storage/storageAccounts/blobServices/containers' && !r.existing);
+  const iterated = containers.map((c) => c.loopOver?.source.text);
+  if (containers.length !== 1 || iterated[0] !== header.source.text) {
+    return { rules: [], problems: [`the rules loop over ${header.source.text}, the containers over ${iterated.join(', ') || 'nothing'}: not one rule per container`] };
+  }
+  const variable = header.item;
+  return { rules: containersOf(file).map((container) => ({ rule: rules.body, values: { containerName, [variable]: container }, variable })), problems: [] };
+}
+
 /** What would let a lifecycle rule of `file` delete a blob that must never expire, or keep it from expiring claim checks. */
 function lifecycleProblems(file: BicepFile): string[] {
-  const problems: string[] = [];
   const policies = file.resources.filter((r) => r.type === 'Microsoft.Storage/storageAccounts/managementPolicies');
   if (policies.length !== 1) return [`expected one management policy, found ${policies.length}`];
-  const rules = propertyAt(policies[0]!.body, 'properties.policy.rules');
-  if (rules?.kind !== 'array') return ['the management policy has no literal rules array'];
+  const { rules, problems } = rulesOf(file, propertyAt(policies[0]!.body, 'properties.policy.rules'));
+  const containers = containersOf(file);
 
   const expiring: string[] = [];
-  for (const rule of rules.items) {
-    const name = String(literalAt(rule, 'name') ?? '?');
+  const names: string[] = [];
+  for (const { rule, values, variable } of rules) {
+    const nameValue = propertyAt(rule, 'name');
+    const name = (nameValue && resolve(nameValue, values)) ?? '?';
+    names.push(name);
     if (!propertyAt(rule, 'definition.actions')) continue;
     const prefixMatch = propertyAt(rule, 'definition.filters.prefixMatch');
     if (prefixMatch?.kind !== 'array' || prefixMatch.items.length === 0) {
       problems.push(`rule ${name} has no prefixMatch, so it matches every blob in the account`);
       continue;
     }
-    const prefixes = prefixMatch.items.map((item) => resolve(item, { containerName }));
+    const prefixes = prefixMatch.items.map((item) => resolve(item, values));
     if (prefixes.some((p) => p === undefined)) {
       problems.push(`rule ${name}: cannot read prefixMatch ${prefixMatch.node.text}`);
       continue;
     }
     for (const blob of mustNeverExpire) {
-      const matched = prefixes.find((p) => `${containerName}/${blob}`.startsWith(p!));
-      if (matched !== undefined) problems.push(`rule ${name} matches ${blob} (prefix "${matched}")`);
+      for (const c of containers) {
+        const matched = prefixes.find((p) => `${c}/${blob}`.startsWith(p!));
+        if (matched !== undefined) problems.push(`rule ${name} matches ${c === containerName ? '' : `${c}/`}${blob} (prefix "${matched}")`);
+      }
     }
     if (literalAt(rule, 'enabled') === true) expiring.push(...(prefixes as string[]));
+
+    if (!name.startsWith('delete-claim-checks')) continue;
+    // The one prefix, written as the container the rule is for and the claim checks' folder.
+    const texts = prefixMatch.items.map((i) => i.node.text);
+    if (texts.length !== 1 || texts[0] !== `'\${${variable}}/${CLAIM_CHECK_PREFIX}'`) {
+      problems.push(`${name}: prefixMatch is ${prefixMatch.node.text.replace(/\s+/g, '')}, not ['\${${variable}}/messages/']`);
+    }
+    const blobTypes = propertyAt(rule, 'definition.filters.blobTypes');
+    const types = blobTypes?.kind === 'array' ? blobTypes.items.map((i) => ('value' in i ? i.value : i.node.text)) : [];
+    if (types.length !== 1 || types[0] !== 'blockBlob') problems.push(`${name}: blobTypes is ${blobTypes?.node.text ?? 'missing'}, not ['blockBlob']`);
   }
 
-  const rule = rules.items.find((r) => literalAt(r, 'name') === 'delete-claim-checks');
-  if (!rule) return [...problems, 'there is no rule delete-claim-checks'];
-  const prefixMatch = propertyAt(rule, 'definition.filters.prefixMatch');
-  const texts = prefixMatch?.kind === 'array' ? prefixMatch.items.map((i) => i.node.text) : [];
-  if (texts.length !== 1 || texts[0] !== `'\${containerName}/${CLAIM_CHECK_PREFIX}'`) {
-    problems.push(`delete-claim-checks: prefixMatch is ${prefixMatch?.node.text.replace(/\s+/g, '') ?? 'missing'}, not ['\${containerName}/messages/']`);
-  }
-  const blobTypes = propertyAt(rule, 'definition.filters.blobTypes');
-  const types = blobTypes?.kind === 'array' ? blobTypes.items.map((i) => ('value' in i ? i.value : i.node.text)) : [];
-  if (types.length !== 1 || types[0] !== 'blockBlob') problems.push(`delete-claim-checks: blobTypes is ${blobTypes?.node.text ?? 'missing'}, not ['blockBlob']`);
-  for (const blob of claimChecks) {
-    if (!expiring.some((p) => `${containerName}/${blob}`.startsWith(p))) problems.push(`no enabled rule expires the claim check ${blob}`);
+  if (!names.some((n) => n.startsWith('delete-claim-checks'))) problems.push('there is no rule delete-claim-checks');
+  const twice = names.filter((n, i) => names.indexOf(n) !== i);
+  if (twice.length) problems.push(`rule names repeat (Storage refuses the policy): ${twice.join(', ')}`);
+  for (const c of containers) {
+    for (const blob of claimChecks) {
+      if (!expiring.some((p) => `${c}/${blob}`.startsWith(p))) problems.push(`no enabled rule expires the claim check ${c}/${blob}`);
+    }
   }
   return problems;
 }
@@ -190,5 +233,17 @@ describe('output container: what expires', () => {
   test('a rule without prefixMatch counts as matching everything', async () => {
     const file = await parseBicep(before.replace(/prefixMatch: \[[^\]]*\]/, 'prefixMatch: []'));
     assert.ok(lifecycleProblems(file).some((p) => /no prefixMatch/.test(p)));
+  });
+
+  test("a mailbox's own container gets the rule too: one rule per container, not one for the deployment-wide container alone", async () => {
+    const source = outputStorage.source;
+    const loop = /rules: \[\s*for container in containerNames: \{/;
+    assert.match(source, loop, 'the rules are not one per container of containerNames');
+    // The rules for the deployment-wide container only, while the containers are a list.
+    const onlyDefault = await parseBicep(source.replace(loop, 'rules: [\n        {').replace("name: 'delete-claim-checks-${container}'", "name: 'delete-claim-checks'").replace("'${container}/messages/'", "'${containerName}/messages/'"));
+    assert.ok(lifecycleProblems(onlyDefault).some((p) => p === `no enabled rule expires the claim check ${mailboxContainer}/${claimChecks[0]}`), lifecycleProblems(onlyDefault).join('\n'));
+    // A rule name that is the same for every container.
+    const sameName = await parseBicep(source.replace("name: 'delete-claim-checks-${container}'", "name: 'delete-claim-checks'"));
+    assert.ok(lifecycleProblems(sameName).some((p) => /rule names repeat/.test(p)), lifecycleProblems(sameName).join('\n'));
   });
 });

@@ -57,6 +57,13 @@ export interface OutputDecl extends Declared {
   value: Value;
 }
 
+/** What `[for <item> in <source>: ...]` or `[for (<item>, <index>) in <source>: ...]` iterates. */
+export interface LoopHeader {
+  item: string;
+  index?: string;
+  source: Node;
+}
+
 export interface ResourceDecl extends Declared {
   /** e.g. `Microsoft.Storage/storageAccounts`. */
   type: string;
@@ -64,6 +71,7 @@ export interface ResourceDecl extends Declared {
   existing: boolean;
   condition?: Node;
   loop: boolean;
+  loopOver?: LoopHeader;
   body: Value;
 }
 
@@ -71,6 +79,7 @@ export interface ModuleDecl extends Declared {
   path: string;
   condition?: Node;
   loop: boolean;
+  loopOver?: LoopHeader;
   body: Value;
 }
 
@@ -201,20 +210,31 @@ function syntaxErrors(root: Node): SyntaxProblem[] {
   return problems;
 }
 
-function declarationBody(node: Node): { body: Value; condition?: Node; loop: boolean } {
+function declarationBody(node: Node): { body: Value; condition?: Node; loop: boolean; loopOver?: LoopHeader } {
   if (node.type === 'if_statement') {
     const [condition, body] = realChildren(node);
     return { condition, body: toValue(body!), loop: false };
   }
   if (node.type === 'for_statement') {
     const body = node.childForFieldName('body')!;
+    const loopOver = loopHeader(node);
     if (body.type === 'if_statement') {
       const [condition, inner] = realChildren(body);
-      return { condition, body: toValue(inner!), loop: true };
+      return { condition, body: toValue(inner!), loop: true, loopOver };
     }
-    return { body: toValue(body), loop: true };
+    return { body: toValue(body), loop: true, loopOver };
   }
   return { body: toValue(node), loop: false };
+}
+
+/** The loop variables and the iterated expression of a for_statement: its first two named children. */
+export function loopHeader(node: Node): LoopHeader {
+  const [variables, source] = realChildren(node);
+  if (variables!.type === 'for_loop_parameters') {
+    const [item, index] = variables!.namedChildren;
+    return { item: item!.text, index: index?.text, source: source! };
+  }
+  return { item: variables!.text, source: source! };
 }
 
 function toDecorator(node: Node): Decorator {

@@ -15,6 +15,7 @@ import {
   type BicepFile,
   type ModuleDecl,
   type Property,
+  type ResourceDecl,
   type Value,
 } from './bicep.js';
 import type { BicepTypes } from './bicepTypes.js';
@@ -221,11 +222,14 @@ export function roleAssignmentProblems(templates: Templates, roles: readonly Rol
       if (!role.files.includes(name)) problems.push(`${at}: ${role.name} may only be assigned in ${role.files.join(', ')}`);
 
       const scope = top('scope');
-      const scopeResource = scope && file.resources.find((r) => r.name === scope.node.text);
+      // `queues[i]`: one element of a resource loop, from an assignment that loops over the same elements.
+      const indexed = scope && /^(\w+)\[(\w+)\]$/.exec(scope.node.text);
+      const scopeResource = scope && file.resources.find((r) => r.name === (indexed ? indexed[1] : scope.node.text));
       if (!scopeResource) problems.push(`${at}: ${role.name} has no scope: naming a resource of this file, so it would cover the resource group`);
       else if (!role.scopes.includes(scopeResource.type)) {
         problems.push(`${at}: ${role.name} is scoped to ${scopeResource.type}; infra/roles.md allows ${role.scopes.join(', ')}`);
       }
+      if (indexed && scopeResource) problems.push(...loopScopeProblems(at, resource, scopeResource, indexed[2]!));
 
       const nameNode = top('name')?.node;
       const args =
@@ -245,6 +249,21 @@ export function roleAssignmentProblems(templates: Templates, roles: readonly Rol
     }
   }
   return problems;
+}
+
+/**
+ * An assignment scoped to `<loop>[<index>]` must take every element of the loop
+ * once: iterate `range(0, length(<source>))` as `<index>`, or `(x, <index>) in <source>`,
+ * where `<source>` is what the scope's resource loop iterates.
+ */
+function loopScopeProblems(at: string, assignment: ResourceDecl, scope: ResourceDecl, index: string): string[] {
+  if (!scope.loopOver) return [`${at}: scope ${scope.name}[${index}] indexes ${scope.name}, which is not a resource loop`];
+  const text = (node: { text: string }) => node.text.replace(/\s+/g, '');
+  const source = text(scope.loopOver.source);
+  const loop = assignment.loopOver;
+  const everyOne =
+    loop && ((loop.item === index && text(loop.source) === `range(0,length(${source}))`) || (loop.index === index && text(loop.source) === source));
+  return everyOne ? [] : [`${at}: scoped to ${scope.name}[${index}], it must loop over every one: [for ${index} in range(0, length(${source})): ...]`];
 }
 
 /**
