@@ -11,6 +11,8 @@
  *   BENCH_CHILD_TIMEOUT_S  a measurement's time limit, seconds (default 1800)
  *   BENCH_CPU_PROFILE   1: the drain runs under --cpu-prof, its profiles in bench/results/profiles/
  *                       (open them in Chrome DevTools; the profiler slows the drain a little)
+ *   BENCH_DRAIN_NODE_ARGS  Node.js flags for the drain's process alone, e.g. "--max-old-space-size=128",
+ *                       as a function app sets them with languageWorkers__node__arguments
  */
 import { PROFILES, type ProfileName } from './network/profiles.js';
 
@@ -28,6 +30,7 @@ export interface BenchOptions {
   coldStarts: number;
   childTimeoutMs: number;
   cpuProfile: boolean;
+  drainNodeArgs: string[];
 }
 
 export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -55,6 +58,7 @@ export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions
     coldStarts: whole('BENCH_COLD_STARTS', 5, 0, 100),
     childTimeoutMs: whole('BENCH_CHILD_TIMEOUT_S', 1800, 10, 24 * 3600) * 1000,
     cpuProfile: /^(1|true|yes)$/i.test(env.BENCH_CPU_PROFILE ?? ''),
+    drainNodeArgs: (env.BENCH_DRAIN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
   };
   if (problems.length > 0) throw new Error(`Bad benchmark settings:\n  ${problems.join('\n  ')}`);
   if (options.singleLarge) options.messages = 1;

@@ -94,7 +94,7 @@ export async function runProfile(profile: ProfileName, ctx: BenchContext): Promi
               LOG_LEVEL: 'warn',
               ...(ctx.corpus.singleLarge && { MAX_MESSAGE_BYTES: String(SINGLE_LARGE_MAX_BYTES) }),
             };
-            record('drain', await child('drainChild', { corpus: ctx.corpus }, env, profiling));
+            record('drain', await child('drainChild', { corpus: ctx.corpus }, env, [...profiling, ...options.drainNodeArgs]));
           });
         });
       }
