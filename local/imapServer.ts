@@ -274,21 +274,21 @@ export async function startLocalImapServer(options: {
 }
 
 /**
- * Runs `beforeEach` ahead of every command, and answers commands of
+ * Runs `beforeCommand` ahead of every command, and answers commands of
  * authenticated sessions as Exchange does when it throttles, ends a session,
  * or refuses a mailbox.
  */
 function interceptCommands(
   server: HoodiecrowServer,
   current: () => CommandInterceptor | undefined,
-  beforeEach: (connection: HoodiecrowConnection) => void,
+  beforeCommand: (connection: HoodiecrowConnection) => void,
 ): void {
   const original = server.getCommandHandler.bind(server);
   server.getCommandHandler = (command) => {
     const handler = original(command);
     if (!handler) return handler;
     return (connection, parsed, data, done) => {
-      beforeEach(connection);
+      beforeCommand(connection);
       const upper = command.toUpperCase();
       const scripted =
         connection.state === 'Not Authenticated' || upper === 'LOGOUT'

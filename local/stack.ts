@@ -91,6 +91,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
   const tenantId = randomUUID();
   const clientId = randomUUID();
   const clientSecret = `demo~${randomBytes(24).toString('base64url')}`;
+  if (options.mailboxes?.length === 0) throw new Error('startLocalStack: mailboxes lists no mailbox');
   const mailboxes = options.mailboxes ?? [{ mailbox: options.mailbox ?? 'invoices@contoso.example', messages: options.messages ?? [] }];
   const mailbox = mailboxes[0]!.mailbox;
   const queueName = options.queueName ?? 'inbound-mail';
