@@ -74,9 +74,9 @@ export function demoPdf(minBytes = 150 * 1024): Buffer {
   return Buffer.from(pdf, 'latin1');
 }
 
-/** The demo messages, oldest first. `mailbox` is the address they were sent to. */
-export async function demoMessages(mailbox: string): Promise<DemoMessage[]> {
-  const base = { to: `Invoices <${mailbox}>`, date: new Date('2026-11-20T08:00:00Z') };
+/** The demo messages, oldest first. `mailbox` is the address they were sent to, `name` its display name. */
+export async function demoMessages(mailbox: string, name = 'Invoices'): Promise<DemoMessage[]> {
+  const base = { to: `${name} <${mailbox}>`, date: new Date('2026-11-20T08:00:00Z') };
   const png = demoPng();
   const pdf = demoPdf();
   const forwardedOriginal = await compose({

@@ -1,7 +1,9 @@
 /**
  * The in-process IMAP server of the local stack (hoodiecrow-imap), shaped like
  * Exchange Online where it matters to the drain: implicit TLS, AUTH=XOAUTH2 as
- * the only way in (LOGIN disabled), UIDPLUS and MOVE.
+ * the only way in (LOGIN disabled), UIDPLUS and MOVE, and one set of folders
+ * per mailbox: a session sees the mailbox its XOAUTH2 user names, as an app
+ * with access to several shared mailboxes does.
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -26,10 +28,17 @@ interface HoodiecrowFolder {
 }
 type CommandHandler = (c: HoodiecrowConnection, parsed: HoodiecrowParsed & { command: string }, data: unknown, done: () => void) => void;
 
-interface HoodiecrowServer {
+/** What hoodiecrow keeps of one mailbox: the namespace tree, its index by path, and the UIDNEXT of deleted folders. */
+interface FolderStore {
+  storage: object;
+  folderCache: Record<string, HoodiecrowFolder>;
+  uidnextCache: Record<string, number>;
+}
+
+interface HoodiecrowServer extends FolderStore {
   getCommandHandler(command: string): CommandHandler | false;
   server: import('node:net').Server;
-  folderCache: Record<string, HoodiecrowFolder>;
+  indexFolders(): void;
   listen(port: number, host: string): void;
   close(callback: () => void): void;
   registerCapability(name: string, when?: (c: HoodiecrowConnection) => boolean): void;
@@ -69,12 +78,21 @@ export interface SeedMessage {
   flags?: string[];
 }
 
+/** A mailbox to create at start, by the address its sessions log in with (any case), and what its INBOX holds. */
+export interface SeedMailbox {
+  address: string;
+  messages?: SeedMessage[];
+}
+
 export interface LocalImapServer {
   host: string;
   port: number;
-  /** Messages in a folder, by UID order. */
-  messages(folder: string): { uid: number; raw: Buffer; flags: string[] }[];
-  append(folder: string, message: SeedMessage): void;
+  /**
+   * Messages in a folder of `mailbox` (by default the first mailbox the server
+   * was started with), by UID order.
+   */
+  messages(folder: string, mailbox?: string): { uid: number; raw: Buffer; flags: string[] }[];
+  append(folder: string, message: SeedMessage, mailbox?: string): void;
   /** Reasons the server refused a login, in order (never the token). */
   refusals: string[];
   /** Replaces the interceptor for the commands of authenticated sessions (undefined: none). */
@@ -98,6 +116,8 @@ function imapDate(date: Date): string {
 export const NOT_CONNECTED = 'not connected';
 
 const notConnected = new WeakSet<HoodiecrowConnection>();
+/** The mailbox each logged-in session opened: its XOAUTH2 user. */
+const sessionMailbox = new WeakMap<HoodiecrowConnection, string>();
 
 /**
  * XOAUTH2 (SASL-IR only, as Exchange Online is used): the initial response is
@@ -128,6 +148,7 @@ function xoauth2(checkToken: TokenCheck, refusals: string[], stats: { logins: nu
         // Exchange accepts the token of an app without mailbox permission, then refuses every command.
         refusals.push(reason);
         notConnected.add(connection);
+        sessionMailbox.set(connection, match![1]!);
         connection.state = 'Authenticated';
         reply('OK', 'AUTHENTICATE completed.');
       } else if (reason) {
@@ -135,6 +156,7 @@ function xoauth2(checkToken: TokenCheck, refusals: string[], stats: { logins: nu
         reply('NO', EXCHANGE_RESPONSES.authenticateFailed);
       } else {
         stats.logins++;
+        sessionMailbox.set(connection, match![1]!);
         connection.state = 'Authenticated';
         reply('OK', 'AUTHENTICATE completed.');
       }
@@ -143,19 +165,28 @@ function xoauth2(checkToken: TokenCheck, refusals: string[], stats: { logins: nu
   };
 }
 
-/** Starts the server on 127.0.0.1 with a free port, TLS from `tls`. */
+/**
+ * Starts the server on 127.0.0.1 with a free port, TLS from `tls`. Every
+ * mailbox has INBOX and `folders`; one that a session opens without being
+ * seeded starts empty, as a granted mailbox with no mail.
+ */
 export async function startLocalImapServer(options: {
   tls: { key: string; cert: string };
   checkToken: TokenCheck;
   folders?: string[];
-  messages?: SeedMessage[];
+  /** The first is the mailbox `messages` and `append` mean when they name none. */
+  mailboxes: [SeedMailbox, ...SeedMailbox[]];
   /** UIDVALIDITY of INBOX (default 1): a new value is what a renumbered folder looks like. */
   uidValidity?: number;
 }): Promise<LocalImapServer> {
   const refusals: string[] = [];
   const stats = { logins: 0 };
   let interceptor: CommandInterceptor | undefined;
-  const folders = Object.fromEntries((options.folders ?? []).map((name) => [name, {}]));
+  // Fresh objects for every mailbox: hoodiecrow fills its folders in place.
+  const emptyStorage = () => ({
+    INBOX: { messages: [], uidvalidity: options.uidValidity ?? 1 },
+    '': { separator: '/', folders: Object.fromEntries((options.folders ?? []).map((name) => [name, {}])) },
+  });
   const server = hoodiecrow({
     secureConnection: true,
     credentials: options.tls,
@@ -173,11 +204,39 @@ export async function startLocalImapServer(options: {
       'LITERALPLUS',
     ],
     id: { name: 'mail-drain local IMAP', vendor: 'hoodiecrow' },
-    storage: { INBOX: { messages: [], uidvalidity: options.uidValidity ?? 1 }, '': { separator: '/', folders } },
+    storage: emptyStorage(),
   });
-  interceptCommands(server, () => interceptor);
-  // hoodiecrow keeps message sources as binary strings.
-  for (const message of options.messages ?? []) appendTo(server, 'INBOX', message);
+
+  // Hoodiecrow has one set of folders: the server's storage, folderCache and uidnextCache.
+  // Each mailbox keeps its own, and the server is switched to a session's mailbox before
+  // each of its commands. That is enough because every handler runs to completion on
+  // in-memory data before the next command of any session starts (no IDLE here).
+  const stores = new Map<string, FolderStore>();
+  const storeOf = (address: string): FolderStore => {
+    const key = address.toLowerCase();
+    let store = stores.get(key);
+    if (!store) {
+      if (stores.size > 0) {
+        // Indexed the way hoodiecrow indexes its storage at start.
+        Object.assign(server, { storage: emptyStorage(), uidnextCache: {} });
+        server.indexFolders();
+      }
+      store = { storage: server.storage, folderCache: server.folderCache, uidnextCache: server.uidnextCache };
+      stores.set(key, store);
+    }
+    return store;
+  };
+  const switchTo = (address: string) => Object.assign(server, storeOf(address));
+  const defaultMailbox = options.mailboxes[0].address;
+
+  interceptCommands(server, () => interceptor, (connection) => {
+    const mailbox = sessionMailbox.get(connection);
+    if (mailbox !== undefined) switchTo(mailbox);
+  });
+  for (const mailbox of options.mailboxes) {
+    switchTo(mailbox.address);
+    for (const message of mailbox.messages ?? []) appendTo(server, 'INBOX', message);
+  }
 
   server.listen(0, '127.0.0.1');
   await once(server.server, 'listening');
@@ -193,15 +252,18 @@ export async function startLocalImapServer(options: {
     get logins() {
       return stats.logins;
     },
-    messages(folder) {
-      const box = server.folderCache[folder === 'INBOX' ? 'INBOX' : folder];
+    messages(folder, mailbox = defaultMailbox) {
+      const box = storeOf(mailbox).folderCache[folder.toUpperCase() === 'INBOX' ? 'INBOX' : folder];
       return (box?.messages ?? []).map((m) => ({
         uid: m.uid,
         raw: Buffer.from(m.raw, 'binary'),
         flags: [...m.flags],
       }));
     },
-    append: (folder, message) => appendTo(server, folder, message),
+    append(folder, message, mailbox = defaultMailbox) {
+      switchTo(mailbox);
+      appendTo(server, folder, message);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -211,13 +273,22 @@ export async function startLocalImapServer(options: {
   };
 }
 
-/** Answers commands of authenticated sessions as Exchange does when it throttles, ends a session, or refuses a mailbox. */
-function interceptCommands(server: HoodiecrowServer, current: () => CommandInterceptor | undefined): void {
+/**
+ * Runs `beforeCommand` ahead of every command, and answers commands of
+ * authenticated sessions as Exchange does when it throttles, ends a session,
+ * or refuses a mailbox.
+ */
+function interceptCommands(
+  server: HoodiecrowServer,
+  current: () => CommandInterceptor | undefined,
+  beforeCommand: (connection: HoodiecrowConnection) => void,
+): void {
   const original = server.getCommandHandler.bind(server);
   server.getCommandHandler = (command) => {
     const handler = original(command);
     if (!handler) return handler;
     return (connection, parsed, data, done) => {
+      beforeCommand(connection);
       const upper = command.toUpperCase();
       const scripted =
         connection.state === 'Not Authenticated' || upper === 'LOGOUT'
@@ -251,6 +322,7 @@ function argumentText(attributes: unknown): string {
 }
 
 function appendTo(server: HoodiecrowServer, folder: string, message: SeedMessage): void {
+  // hoodiecrow keeps message sources as binary strings.
   server.appendMessage(
     folder,
     message.flags ?? [],

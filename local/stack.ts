@@ -51,9 +51,10 @@ export interface LocalStack {
   /** What the platform provides in Azure: the managed identity endpoint and CA trust. */
   platformEnv: Record<string, string>;
   /**
-   * Replaces the mailbox with a fresh one holding `messages` (a new IMAP server;
-   * `settings.IMAP_PORT` follows). The rest of the stack stays: MSAL keeps the
-   * managed identity endpoint and its tokens for the life of a process.
+   * Replaces the mailbox with a fresh one holding `messages` (a new IMAP server,
+   * on which any other mailbox starts empty; `settings.IMAP_PORT` follows). The
+   * rest of the stack stays: MSAL keeps the managed identity endpoint and its
+   * tokens for the life of a process.
    */
   reseed(messages: SeedMessage[], options?: { uidValidity?: number }): Promise<void>;
   queueName: string;
@@ -64,8 +65,21 @@ export interface LocalStack {
 export interface StackOptions {
   mailbox?: string;
   messages?: SeedMessage[];
+  /**
+   * Several mailboxes instead of `mailbox` and `messages`: each is granted, its
+   * queue (and poison queue) created, and the settings list them all in
+   * MAILBOXES. The first is the stack's `mailbox`.
+   */
+  mailboxes?: StackMailbox[];
   queueName?: string;
   containerName?: string;
+}
+
+export interface StackMailbox {
+  mailbox: string;
+  messages?: SeedMessage[];
+  /** Its own queue (the MAILBOXES override) instead of the stack's. */
+  outputQueue?: string;
 }
 
 /** The control queue, as the template names it. */
@@ -77,7 +91,9 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
   const tenantId = randomUUID();
   const clientId = randomUUID();
   const clientSecret = `demo~${randomBytes(24).toString('base64url')}`;
-  const mailbox = options.mailbox ?? 'invoices@contoso.example';
+  if (options.mailboxes?.length === 0) throw new Error('startLocalStack: mailboxes lists no mailbox');
+  const mailboxes = options.mailboxes ?? [{ mailbox: options.mailbox ?? 'invoices@contoso.example', messages: options.messages ?? [] }];
+  const mailbox = mailboxes[0]!.mailbox;
   const queueName = options.queueName ?? 'inbound-mail';
   const containerName = options.containerName ?? 'inbound-mail';
   const secretName = 'mail-drain-client-secret';
@@ -93,7 +109,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     const azurite = await startAzurite();
     started.push(azurite);
 
-    const mailboxGrants = new Set([mailbox.toLowerCase()]);
+    const mailboxGrants = new Set(mailboxes.map((m) => m.mailbox.toLowerCase()));
     const exchangeServicePrincipal = { registered: true };
     const tokensSeen: string[] = [];
     const tls = ca.issue(['localhost']);
@@ -111,12 +127,14 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       if (!mailboxGrants.has(user.toLowerCase())) return NOT_CONNECTED;
       return undefined;
     };
-    let imap = await startLocalImapServer({ tls, checkToken, messages: options.messages ?? [] });
+    const seeds = mailboxes.map((m) => ({ address: m.mailbox, messages: m.messages }));
+    let imap = await startLocalImapServer({ tls, checkToken, mailboxes: [seeds[0]!, ...seeds.slice(1)] });
     started.push({ stop: () => imap.close() });
 
-    // What infra/ deploys: the queue, its poison queue, the container, and the control queue of drain requests with its own.
+    // What infra/ deploys: each queue with its poison queue, the container, and the control queue of drain requests with its own.
     const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
-    for (const name of [queueName, `${queueName}-poison`, DRAIN_REQUESTS_QUEUE, `${DRAIN_REQUESTS_QUEUE}-poison`]) await queues.getQueueClient(name).createIfNotExists();
+    const queueNames = new Set([queueName, ...mailboxes.flatMap((m) => (m.outputQueue ? [m.outputQueue] : [])), DRAIN_REQUESTS_QUEUE]);
+    for (const name of queueNames) for (const queue of [name, `${name}-poison`]) await queues.getQueueClient(queue).createIfNotExists();
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(containerName).createIfNotExists();
 
     const settings: Record<string, string> = {
@@ -125,7 +143,9 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       CREDENTIAL_TYPE: 'secret',
       KEY_VAULT_URL: vault.url,
       CLIENT_SECRET_NAME: secretName,
-      MAILBOX: mailbox,
+      ...(options.mailboxes
+        ? { MAILBOXES: JSON.stringify(mailboxes.map((m) => (m.outputQueue ? { mailbox: m.mailbox, outputQueue: m.outputQueue } : { mailbox: m.mailbox }))) }
+        : { MAILBOX: mailbox }),
       IMAP_HOST: imap.host,
       IMAP_PORT: String(imap.port),
       OUTPUT_STORAGE: azurite.connectionString,
@@ -155,7 +175,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       settings,
       async reseed(messages, reseedOptions = {}) {
         await imap.close();
-        imap = await startLocalImapServer({ tls, checkToken, messages, uidValidity: reseedOptions.uidValidity });
+        imap = await startLocalImapServer({ tls, checkToken, mailboxes: [{ address: mailbox, messages }], uidValidity: reseedOptions.uidValidity });
         settings.IMAP_PORT = String(imap.port);
       },
       platformEnv: { ...identity.env(), NODE_EXTRA_CA_CERTS: ca.certPath },
