@@ -22,6 +22,7 @@ import { memoryOf, plan } from './plan.js';
 import { emptyReport, record, summaryLine, type DrainReport } from './report.js';
 import { StopRules } from './stopRules.js';
 import { failedRun, recordRun, runOf } from './runStatus.js';
+import type { RunStatus } from '../outbox/mailboxStatus.js';
 
 export { isComplete, summaryLine, type DrainReport } from './report.js';
 
@@ -52,22 +53,32 @@ export interface DrainOptions {
  * Drains one mailbox folder (the settings' `mailbox` and `folder`), and writes
  * what the run did to the folder's status (mailboxStatus.ts) as it ends, a
  * failed run included; a run that found another drain at work writes nothing.
+ * A run that held the lease writes it before releasing the lease, so that the
+ * next drain's status always lands after this one's.
  */
 export async function drain(settings: Settings, logger: Logger, options: DrainOptions = {}): Promise<DrainReport> {
   const startedAt = new Date();
   const outbox = Outbox.open(settings.output.storage, settings.output, () => storageCredential(settings));
-  let report: DrainReport;
+  const run = { recorded: false };
+  const writeStatus = async (status: RunStatus) => {
+    run.recorded = true;
+    await recordRun(outbox, settings, status, logger);
+  };
   try {
-    report = await drainWith(outbox, settings, logger, options);
+    return await drainWith(outbox, settings, logger, options, { startedAt, writeStatus });
   } catch (error) {
-    await recordRun(outbox, settings, failedRun(error, startedAt), logger);
+    if (!run.recorded) await writeStatus(failedRun(error, startedAt));
     throw error;
   }
-  if (!report.skipped) await recordRun(outbox, settings, runOf(report, startedAt), logger);
-  return report;
 }
 
-async function drainWith(outbox: Outbox, settings: Settings, logger: Logger, options: DrainOptions): Promise<DrainReport> {
+async function drainWith(
+  outbox: Outbox,
+  settings: Settings,
+  logger: Logger,
+  options: DrainOptions,
+  run: { startedAt: Date; writeStatus: (status: RunStatus) => Promise<void> },
+): Promise<DrainReport> {
   const app = await (options.credentials ?? new CredentialCache()).get(settings, logger);
   const mailbox = await Mailbox.open(settings, (o) => app.mailboxToken(logger, o), logger);
   // The lease and every id name the folder as the server spells it, so the mailbox is opened first.
@@ -93,7 +104,13 @@ async function drainWith(outbox: Outbox, settings: Settings, logger: Logger, opt
         maxMessageBytes: settings.maxMessageBytes,
         logger,
       };
-      await drainFolder(ctx, stop, report);
+      try {
+        await drainFolder(ctx, stop, report);
+      } catch (error) {
+        await run.writeStatus(failedRun(error, run.startedAt));
+        throw error;
+      }
+      await run.writeStatus(runOf(report, run.startedAt));
     } finally {
       await lease.release();
     }
