@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { settingsSchema } from './settingsSchema.js';
+import { folderKey } from './mailboxList.js';
 
 type Declared = z.output<typeof settingsSchema>;
 
@@ -93,13 +94,9 @@ export function forMailbox(settings: Settings, target: MailboxTarget): Settings 
   return { ...settings, mailbox, folder, afterProcessing, processedFolder, failedFolder, output: { ...settings.output, queueName, containerName } };
 }
 
-/** The target named by `mailbox` (any case) and, when given, `folder`; undefined when the deployment has none such. */
+/** The target named by `mailbox` (any case) and, when given, `folder` (INBOX in any case); undefined when the deployment has none such. */
 export function findMailbox(settings: Pick<Settings, 'mailboxes'>, mailbox: string, folder?: string): MailboxTarget | undefined {
-  return settings.mailboxes.find(
-    (t) => t.mailbox.toLowerCase() === mailbox.toLowerCase() && (folder === undefined || sameFolder(t.folder, folder)),
-  );
-}
-
-function sameFolder(a: string, b: string): boolean {
-  return a === b || (a.toUpperCase() === 'INBOX' && b.toUpperCase() === 'INBOX');
+  if (folder === undefined) return settings.mailboxes.find((t) => t.mailbox.toLowerCase() === mailbox.toLowerCase());
+  const key = folderKey(mailbox, folder);
+  return settings.mailboxes.find((t) => folderKey(t.mailbox, t.folder) === key);
 }

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { TokenCredential } from '@azure/identity';
 import type { QueueClient } from '@azure/storage-queue';
 import { explainStorageError } from '../errors/explain.js';
+import { encodeForQueue } from '../contract/queueMessage.js';
 import type { Logger } from '../errors/logger.js';
 import { findMailbox, forMailbox, type MailboxTarget, type Settings } from '../config/settings.js';
 import { storageClients } from '../outbox/outbox.js';
@@ -69,7 +70,7 @@ export class DrainRequests {
   async send(request: DrainRequest): Promise<void> {
     try {
       // Base64, as the Functions queue trigger expects by default.
-      await this.queue.sendMessage(Buffer.from(JSON.stringify(request), 'utf8').toString('base64'), {
+      await this.queue.sendMessage(encodeForQueue(request), {
         messageTimeToLive: REQUEST_TTL_SECONDS,
         abortSignal: storageDeadline(),
       });

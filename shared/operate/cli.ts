@@ -131,14 +131,12 @@ function selected(settings: Settings, mailbox: string | undefined): Settings[] {
 
 /** `mail-drain status`: each mailbox's last run, read from beside its lease. */
 async function status(targets: Settings[], json: boolean, out: (line: string) => void, print: (...lines: string[]) => void): Promise<number> {
-  let failed = false;
   const statuses = await Promise.all(
     targets.map(async (one) => {
       try {
         const outbox = Outbox.open(one.output.storage, one.output, () => storageCredential(one));
         return { one, status: await outbox.readStatus(one.mailbox, one.folder) };
       } catch (error) {
-        failed = true;
         return { one, error };
       }
     }),
@@ -150,7 +148,7 @@ async function status(targets: Settings[], json: boolean, out: (line: string) =>
       else out(formatStatus(s.one, s.status));
     }
   }
-  return failed ? EXIT.failed : EXIT.ok;
+  return statuses.some((s) => 'error' in s) ? EXIT.failed : EXIT.ok;
 }
 
 /** One mailbox's status as the operator reads it. */

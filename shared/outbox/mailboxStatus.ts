@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 import { explainStorageError } from '../errors/explain.js';
+import { folderKey } from '../config/mailboxList.js';
 import { storageDeadline } from './storageLimits.js';
 
 export type RunOutcome = 'completed' | 'incomplete' | 'failed';
@@ -41,8 +42,7 @@ export type RunStatus = MailboxStatus['lastRun'];
 
 /** The blob name shared by a mailbox folder's status, as configured. */
 export function statusBlobName(mailbox: string, folder: string): string {
-  const normalFolder = folder.toUpperCase() === 'INBOX' ? 'INBOX' : folder;
-  return `status/${createHash('sha256').update(`${mailbox.toLowerCase()}\n${normalFolder}`).digest('hex')}.json`;
+  return `status/${createHash('sha256').update(folderKey(mailbox, folder)).digest('hex')}.json`;
 }
 
 /** Reads the status, or undefined when no drain has written one (or it is unreadable: the next drain rewrites it). */

@@ -67,8 +67,10 @@ test('drain drains every mailbox of MAILBOXES: one the app may not read fails al
   const { demo, messages } = await seededDemo();
   await stack.reseed(messages.slice(0, 2));
   const { MAILBOX: _, ...rest } = stack.settings;
-  const settings: Record<string, string> = { ...rest };
-  settings.MAILBOXES = JSON.stringify([{ mailbox: stack.mailbox }, { mailbox: 'ungranted@contoso.example' }, { mailbox: 'paused@contoso.example', enabled: false }]);
+  const settings = {
+    ...rest,
+    MAILBOXES: JSON.stringify([{ mailbox: stack.mailbox }, { mailbox: 'ungranted@contoso.example' }, { mailbox: 'paused@contoso.example', enabled: false }]),
+  };
   const drained = await runCli(['drain'], settings);
   assert.equal(drained.code, EXIT.failed, drained.output);
   assert.match(drained.output, new RegExp(`Mailbox ${stack.mailbox}, folder INBOX: 2 message\\(s\\) found`));
