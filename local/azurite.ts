@@ -1,6 +1,7 @@
 /**
- * Azurite, the Storage emulator Microsoft ships on npm, as a child process:
- * blob and queue services in memory on free loopback ports.
+ * Azurite, the Storage emulator Microsoft ships on npm, as child processes:
+ * blob, queue and table services in memory on free loopback ports (the table
+ * service for the sample consumer's deduplication, examples/consumer/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -18,6 +19,7 @@ export interface LocalAzurite {
   connectionString: string;
   blobEndpoint: string;
   queueEndpoint: string;
+  tableEndpoint: string;
   stop(): Promise<void>;
 }
 
@@ -44,12 +46,12 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
   throw new Error(`Azurite did not listen on port ${port} within 30 s:\n${output()}`);
 }
 
-/** Starts Azurite (blob + queue) in memory; `stop()` ends it. */
+/** Starts Azurite (blob, queue, table) in memory; `stop()` ends it. */
 export async function startAzurite(): Promise<LocalAzurite> {
-  const [blobPort, queuePort] = [await freePort(), await freePort()];
+  const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
   const packageDir = dirname(require.resolve('azurite/package.json'));
   let output = '';
-  const service = (name: 'blob' | 'queue', port: number) =>
+  const service = (name: 'blob' | 'queue' | 'table', port: number) =>
     spawn(
       process.execPath,
       [
@@ -63,22 +65,30 @@ export async function startAzurite(): Promise<LocalAzurite> {
     );
   const child = service('blob', blobPort);
   const queue = service('queue', queuePort);
-  for (const c of [child, queue]) {
+  const table = service('table', tablePort);
+  const children = [child, queue, table];
+  for (const c of children) {
     c.stdout!.on('data', (d) => (output += d));
     c.stderr!.on('data', (d) => (output += d));
   }
-  await Promise.all([waitForPort(blobPort, child, () => output), waitForPort(queuePort, queue, () => output)]);
+  await Promise.all([
+    waitForPort(blobPort, child, () => output),
+    waitForPort(queuePort, queue, () => output),
+    waitForPort(tablePort, table, () => output),
+  ]);
 
   const blobEndpoint = `http://127.0.0.1:${blobPort}/${AZURITE_ACCOUNT}`;
   const queueEndpoint = `http://127.0.0.1:${queuePort}/${AZURITE_ACCOUNT}`;
+  const tableEndpoint = `http://127.0.0.1:${tablePort}/${AZURITE_ACCOUNT}`;
   return {
     blobEndpoint,
     queueEndpoint,
+    tableEndpoint,
     connectionString:
       `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-      `BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};`,
+      `BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};TableEndpoint=${tableEndpoint};`,
     async stop() {
-      for (const c of [child, queue]) {
+      for (const c of children) {
         if (c.exitCode === null) {
           c.kill();
           await once(c, 'exit');
