@@ -24,18 +24,21 @@ export interface ConsumerSettings {
 }
 
 export function consumerSettings(env: NodeJS.ProcessEnv): ConsumerSettings {
-  const missing: string[] = [];
-  const need = (name: string) => env[name] || (missing.push(name), '');
+  // Every missing setting named at once, before anything is built from them.
+  const missing = [
+    'MAIL_QUEUE',
+    env.MAIL_STORAGE ? 'MAIL_STORAGE' : 'MAIL_STORAGE__blobServiceUri',
+    env.DEDUP_STORAGE ? 'DEDUP_STORAGE' : 'DEDUP_STORAGE__tableServiceUri',
+  ].filter((name) => !env[name]);
+  if (missing.length) throw new Error(`The sample consumer needs these app settings: ${missing.join(', ')} (see examples/consumer/consumerSettings.ts).`);
+
   let credential: TokenCredential | undefined;
   const identity = () => (credential ??= env.MAIL_STORAGE__clientId ? new ManagedIdentityCredential({ clientId: env.MAIL_STORAGE__clientId }) : new DefaultAzureCredential());
-
-  const blobs: BlobAccess = env.MAIL_STORAGE ? env.MAIL_STORAGE : new BlobServiceClient(need('MAIL_STORAGE__blobServiceUri'), identity());
+  const blobs: BlobAccess = env.MAIL_STORAGE ? env.MAIL_STORAGE : new BlobServiceClient(env.MAIL_STORAGE__blobServiceUri!, identity());
   const tableName = env.DEDUP_TABLE || 'processedmail';
   const table = env.DEDUP_STORAGE
     ? // Azurite speaks http; the SDK refuses that unless told, and only for a local connection string.
       TableClient.fromConnectionString(env.DEDUP_STORAGE, tableName, { allowInsecureConnection: /(^|;)(TableEndpoint=http:|DefaultEndpointsProtocol=http;)/i.test(env.DEDUP_STORAGE) })
-    : new TableClient(need('DEDUP_STORAGE__tableServiceUri'), tableName, identity());
-  if (!env.MAIL_QUEUE) missing.push('MAIL_QUEUE');
-  if (missing.length) throw new Error(`The sample consumer needs these app settings: ${missing.join(', ')} (see examples/consumer/consumerSettings.ts).`);
+    : new TableClient(env.DEDUP_STORAGE__tableServiceUri!, tableName, identity());
   return { blobs, table };
 }

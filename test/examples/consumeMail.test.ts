@@ -18,6 +18,7 @@ import { DOCTOR_PROBE } from '../../shared/contract/doctorProbe.js';
 import { mailConsumer } from '../../examples/consumer/functions/consumeMail.js';
 import { ClaimHeldError, DedupLedger } from '../../examples/consumer/dedupLedger.js';
 import { handleMail } from '../../examples/consumer/handleMail.js';
+import { consumerSettings } from '../../examples/consumer/consumerSettings.js';
 import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../support/localStack.js';
 
 // The package is CommonJS; Node's ESM loader does not see InvocationContext as a named export.
@@ -168,6 +169,7 @@ test('the same mail twice in the folder (two UIDs, one UIDVALIDITY) is two deliv
 });
 
 test("the registered handler runs from app settings, and acknowledges the doctor's probe", async () => {
+  assert.throws(() => consumerSettings({}), /needs these app settings: MAIL_QUEUE, MAIL_STORAGE__blobServiceUri, DEDUP_STORAGE__tableServiceUri \(/);
   const saved = { ...process.env };
   Object.assign(process.env, {
     MAIL_QUEUE: stack.queueName,
