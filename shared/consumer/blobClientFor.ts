@@ -6,7 +6,8 @@
  *   so a message cannot send the client's credential elsewhere;
  * - a connection string of the output account (the same, as a BlobServiceClient);
  * - a TokenCredential: the consumer's identity, for whatever https blob URL
- *   the message names (the SDK sends a token over https only).
+ *   the message names (a token is never sent over plain http: refused here, as
+ *   the SDK would refuse it, but with a code).
  */
 import { BlobClient, BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
@@ -22,7 +23,7 @@ export function blobClientFor(access: BlobAccess): BlobClientFor {
   // Duck-typed: the consumer's copy of @azure/storage-blob may not be ours, so instanceof would fail.
   if ('getContainerClient' in access) return underService(access);
   if ('getBlobClient' in access) return underContainer(access);
-  if ('getToken' in access) return (blobUrl) => new BlobClient(blobUrl, access);
+  if ('getToken' in access) return (blobUrl) => new BlobClient(httpsOnly(blobUrl), access);
   throw new TypeError('readMailMessage: blobs must be a BlobServiceClient, a ContainerClient, a TokenCredential or a connection string');
 }
 
@@ -58,6 +59,13 @@ function relativePath(blobUrl: string, base: string): string[] {
     .slice(prefix.length + 1)
     .split('/')
     .map((segment) => decodeURIComponent(segment));
+}
+
+function httpsOnly(blobUrl: string): string {
+  if (!/^https:\/\//i.test(blobUrl)) {
+    throw new ConsumerError('CONSUMER_BLOB_OUTSIDE', `${blobUrl.slice(0, 200)} is not an https URL: a token credential is sent over https only.`, { blobUrl });
+  }
+  return blobUrl;
 }
 
 function outside(blobUrl: string): ConsumerError {

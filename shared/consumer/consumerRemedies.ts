@@ -54,8 +54,8 @@ export const CONSUMER_REMEDIES: Record<ConsumerErrorCode, ConsumerRemedy> = {
     summary: 'a blob URL is outside the account or container the consumer was given',
     passes: false,
     remedy: (f) =>
-      `${blob(f)} is not in the storage account or container passed to readMailMessage: pass the client of the drain's output account ` +
-      '(or of the mailbox\'s own outputContainer).',
+      `${blob(f)} is not in the storage account or container passed to readMailMessage (or, with a TokenCredential, not https): ` +
+      'pass the client of the drain\'s output account (or of the mailbox\'s own outputContainer).',
   },
   CONSUMER_BLOB_UNAVAILABLE: {
     summary: 'Storage could not be reached, or failed',

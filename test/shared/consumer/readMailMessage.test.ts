@@ -194,3 +194,11 @@ test('a blob URL outside the container given is refused when the message is read
   const otherContainer = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('other-container');
   await rejectsWith(readMailMessage(item, { blobs: otherContainer }), 'CONSUMER_BLOB_OUTSIDE');
 });
+
+test('with a TokenCredential, a blob URL that is not https is refused before any token is asked for', async () => {
+  const [item] = await drained(seeded.messages.slice(5, 6));
+  let asked = 0;
+  const credential = { getToken: async () => (asked++, { token: 'never-sent', expiresOnTimestamp: Date.now() + 3600_000 }) };
+  await rejectsWith(readMailMessage(item, { blobs: credential }), 'CONSUMER_BLOB_OUTSIDE', /not an https URL/);
+  assert.equal(asked, 0);
+});
