@@ -6,6 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 
@@ -32,11 +34,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
+async function waitForPort(port: number, child: ChildProcess, output: () => string, scheme = 'http'): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`Azurite exited with code ${child.exitCode}:\n${output()}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/`).then(
+    const ok = await fetch(`${scheme}://127.0.0.1:${port}/`).then(
       () => true,
       () => false,
     );
@@ -46,11 +48,28 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
   throw new Error(`Azurite did not listen on port ${port} within 30 s:\n${output()}`);
 }
 
+export interface AzuriteOptions {
+  /**
+   * Serve HTTPS with this certificate (for 127.0.0.1) and accept OAuth bearer
+   * tokens (`--oauth basic`: audience and issuer checked, signature not), as
+   * Storage does for an identity. Shared key still works.
+   */
+  tls?: { key: string; cert: string };
+}
+
 /** Starts Azurite (blob, queue, table) in memory; `stop()` ends it. */
-export async function startAzurite(): Promise<LocalAzurite> {
+export async function startAzurite(options: AzuriteOptions = {}): Promise<LocalAzurite> {
   const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
   const packageDir = dirname(require.resolve('azurite/package.json'));
   let output = '';
+  const tlsDir = options.tls && mkdtempSync(join(tmpdir(), 'azurite-tls-'));
+  const tlsArgs: string[] = [];
+  if (tlsDir && options.tls) {
+    writeFileSync(join(tlsDir, 'cert.pem'), options.tls.cert);
+    writeFileSync(join(tlsDir, 'key.pem'), options.tls.key, { mode: 0o600 });
+    tlsArgs.push('--cert', join(tlsDir, 'cert.pem'), '--key', join(tlsDir, 'key.pem'), '--oauth', 'basic');
+  }
+  const scheme = options.tls ? 'https' : 'http';
   const service = (name: 'blob' | 'queue' | 'table', port: number) =>
     spawn(
       process.execPath,
@@ -60,6 +79,7 @@ export async function startAzurite(): Promise<LocalAzurite> {
         '--inMemoryPersistence',
         '--skipApiVersionCheck',
         '--disableProductStyleUrl',
+        ...tlsArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -72,20 +92,20 @@ export async function startAzurite(): Promise<LocalAzurite> {
     c.stderr!.on('data', (d) => (output += d));
   }
   await Promise.all([
-    waitForPort(blobPort, child, () => output),
-    waitForPort(queuePort, queue, () => output),
-    waitForPort(tablePort, table, () => output),
+    waitForPort(blobPort, child, () => output, scheme),
+    waitForPort(queuePort, queue, () => output, scheme),
+    waitForPort(tablePort, table, () => output, scheme),
   ]);
 
-  const blobEndpoint = `http://127.0.0.1:${blobPort}/${AZURITE_ACCOUNT}`;
-  const queueEndpoint = `http://127.0.0.1:${queuePort}/${AZURITE_ACCOUNT}`;
-  const tableEndpoint = `http://127.0.0.1:${tablePort}/${AZURITE_ACCOUNT}`;
+  const blobEndpoint = `${scheme}://127.0.0.1:${blobPort}/${AZURITE_ACCOUNT}`;
+  const queueEndpoint = `${scheme}://127.0.0.1:${queuePort}/${AZURITE_ACCOUNT}`;
+  const tableEndpoint = `${scheme}://127.0.0.1:${tablePort}/${AZURITE_ACCOUNT}`;
   return {
     blobEndpoint,
     queueEndpoint,
     tableEndpoint,
     connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+      `DefaultEndpointsProtocol=${scheme};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
       `BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};TableEndpoint=${tableEndpoint};`,
     async stop() {
       for (const c of children) {
@@ -94,6 +114,7 @@ export async function startAzurite(): Promise<LocalAzurite> {
           await once(c, 'exit');
         }
       }
+      if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
     },
   };
 }

@@ -13,6 +13,8 @@ import { drain } from '../../../shared/drain/drain.js';
 import { readMailMessage, isConsumerError, type ConsumedMail, type ConsumerError, type ConsumerErrorCode } from '../../../shared/consumer/index.js';
 import { DOCTOR_PROBE } from '../../../shared/contract/doctorProbe.js';
 import { encodeForQueue, INLINE_BODY_LIMIT } from '../../../shared/contract/queueMessage.js';
+import { startAzurite } from '../../../local/azurite.js';
+import { loadOrCreateLocalCa } from '../../../local/ca.js';
 import { capturingLogger, useTestStack, type SeededDemo, type TestStack } from '../../support/localStack.js';
 
 let stack: TestStack;
@@ -201,4 +203,40 @@ test('with a TokenCredential, a blob URL that is not https is refused before any
   const credential = { getToken: async () => (asked++, { token: 'never-sent', expiresOnTimestamp: Date.now() + 3600_000 }) };
   await rejectsWith(readMailMessage(item, { blobs: credential }), 'CONSUMER_BLOB_OUTSIDE', /not an https URL/);
   assert.equal(asked, 0);
+});
+
+test("with the consumer's own identity (a TokenCredential), blobs are read over https with its bearer token; a token Storage refuses is CONSUMER_BLOB_FORBIDDEN", async () => {
+  // Storage as it is in Azure for an identity: HTTPS, OAuth bearer tokens (Azurite checks audience and issuer).
+  const secure = await startAzurite({ tls: loadOrCreateLocalCa().issue(['localhost']) });
+  try {
+    const [item] = await drained(seeded.messages.slice(5, 6)); // the PDF
+    const message = asHostGives(item);
+    const target = BlobServiceClient.fromConnectionString(secure.connectionString).getContainerClient(stack.containerName);
+    await target.createIfNotExists();
+    const urls = [(message.raw as { blobUrl: string }).blobUrl, ...(message.attachments as { blobUrl: string }[]).map((a) => a.blobUrl)];
+    for (const url of urls) await target.getBlockBlobClient(blobName(url)).uploadData(await container.getBlobClient(blobName(url)).downloadToBuffer());
+    const moved = JSON.parse(JSON.stringify(message).replaceAll(stack.azurite.blobEndpoint, secure.blobEndpoint)) as Record<string, unknown>;
+
+    const scopes: string[] = [];
+    const jwt = (claims: object) => [{ alg: 'RS256', typ: 'JWT' }, claims, 'unsigned'].map((p) => Buffer.from(typeof p === 'string' ? p : JSON.stringify(p)).toString('base64url')).join('.');
+    const identity = (audience: string) => ({
+      getToken: async (scope: string | string[]) => {
+        scopes.push(...[scope].flat());
+        const now = Math.floor(Date.now() / 1000);
+        const claims = { aud: audience, iss: 'https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/', iat: now - 60, nbf: now - 60, exp: now + 3600, oid: 'consumer' };
+        return { token: jwt(claims), expiresOnTimestamp: (now + 3600) * 1000 };
+      },
+    });
+
+    const mail = (await readMailMessage(moved, { blobs: identity('https://storage.azure.com') }))!;
+    assert.deepEqual(await mail.raw.read(), seeded.messages[5]!.raw);
+    assert.equal(sha256(await mail.attachments[0]!.read()), mail.attachments[0]!.sha256);
+    assert.ok(scopes.length > 0 && scopes.every((s) => s === 'https://storage.azure.com/.default'), scopes.join(', '));
+
+    const refused = (await readMailMessage(moved, { blobs: identity('https://vault.azure.net') }))!;
+    const error = await rejectsWith(refused.raw.read(), 'CONSUMER_BLOB_FORBIDDEN');
+    assert.match(error.remedy, /Storage Blob Data Reader/);
+  } finally {
+    await secure.stop();
+  }
 });
