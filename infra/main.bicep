@@ -159,6 +159,17 @@ param claimCheckRetentionDays int = 30
 @maxValue(365)
 param blobSoftDeleteRetentionDays int = 14
 
+@description('Optional. Principal (object) ID of the identity that consumes the output queues (e.g. the managed identity of the consumer\'s function app): given Storage Queue Data Message Processor on every output queue, Storage Queue Data Message Sender on its poison queue (for its host\'s poison handling), and Storage Blob Data Reader on every claim-check container. Empty: no consumer roles.')
+param consumerPrincipalId string = ''
+
+@description('Optional. Principal type of consumerPrincipalId: ServicePrincipal for a managed identity or an app.')
+@allowed([
+  'ServicePrincipal'
+  'Group'
+  'User'
+])
+param consumerPrincipalType string = 'ServicePrincipal'
+
 // ---------------------------------------------------------------------------
 // The host
 
@@ -262,6 +273,8 @@ module outputStorage 'modules/output-storage.bicep' = {
     retentionDays: claimCheckRetentionDays
     softDeleteRetentionDays: blobSoftDeleteRetentionDays
     principalId: identity.outputs.principalId
+    consumerPrincipalId: consumerPrincipalId
+    consumerPrincipalType: consumerPrincipalType
     workspaceResourceId: monitoring.outputs.workspaceResourceId
   }
 }

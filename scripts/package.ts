@@ -23,6 +23,8 @@ const CODE_DIRS = ['functions', 'shared'];
 const ROOT_FILES = ['host.json', 'package.json', 'package-lock.json'];
 /** Compiled tests would be test code, wherever they sit. */
 const TEST_FILE = /\.test\.js(\.map)?$/;
+/** Type declarations (emitted for mail-drain/consumer) are for consumers' compilers, not for the host. */
+const DECLARATION = /\.d\.ts(\.map)?$/;
 
 const { values } = parseArgs({
   options: {
@@ -63,7 +65,7 @@ try {
   for (const dir of CODE_DIRS) {
     const compiled = join(build, dir);
     if (!existsSync(compiled)) throw new Error(`The build produced no ${dir}/ (looked in ${compiled})`);
-    cpSync(compiled, join(stage, 'dist', dir), { recursive: true, filter: (source) => !TEST_FILE.test(source) });
+    cpSync(compiled, join(stage, 'dist', dir), { recursive: true, filter: (source) => !TEST_FILE.test(source) && !DECLARATION.test(source) });
   }
   for (const file of ROOT_FILES) cpSync(join(root, file), join(stage, file));
 

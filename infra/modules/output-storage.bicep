@@ -1,5 +1,5 @@
 metadata name = 'Mail output storage'
-metadata description = 'The storage account the drain writes to: one queue message per mail on the output queue (the default one, and each mailbox\'s own), each with its poison queue; the claim-check containers for raw messages and large content; and the queue of drain requests with its poison queue. A lifecycle rule per container expires the claim-check blobs under messages/ only, never the drain\'s lease state (locks/) or quarantined mail (quarantine/); blob and container soft delete keep anything deleted recoverable for a while. Shared keys are disabled; the function identity may only send to the output queues, write to the containers, and send and take drain requests.'
+metadata description = 'The storage account the drain writes to: one queue message per mail on the output queue (the default one, and each mailbox\'s own), each with its poison queue; the claim-check containers for raw messages and large content; and the queue of drain requests with its poison queue. A lifecycle rule per container expires the claim-check blobs under messages/ only, never the drain\'s lease state (locks/) or quarantined mail (quarantine/); blob and container soft delete keep anything deleted recoverable for a while. Shared keys are disabled; the function identity may only send to the output queues, write to the containers, and send and take drain requests; an optional consumer identity may only take mail messages and read their blobs.'
 
 @description('Required. Name of the storage account (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -54,6 +54,17 @@ param softDeleteRetentionDays int
 @description('Required. Principal (object) ID of the function identity.')
 param principalId string
 
+@description('Optional. Principal (object) ID of a consumer of the output queues: given Storage Queue Data Message Processor on each output queue, Storage Queue Data Message Sender on its poison queue (where a queue-triggered consumer\'s host moves what it failed maxDequeueCount times), and Storage Blob Data Reader on each claim-check container. Empty: no consumer roles.')
+param consumerPrincipalId string = ''
+
+@description('Optional. Principal type of consumerPrincipalId: ServicePrincipal for a managed identity or an app, Group or User otherwise.')
+@allowed([
+  'ServicePrincipal'
+  'Group'
+  'User'
+])
+param consumerPrincipalType string = 'ServicePrincipal'
+
 @description('Required. Resource ID of the Log Analytics workspace that receives the queue and blob services\' read, write and delete logs: who read or removed mail.')
 param workspaceResourceId string
 
@@ -64,7 +75,13 @@ var roleIds = {
   queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   // Storage Blob Data Contributor
   blobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  // Storage Queue Data Message Processor
+  queueDataMessageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed'
+  // Storage Blob Data Reader
+  blobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 }
+
+var grantConsumer = !empty(consumerPrincipalId)
 
 // Every output queue and claim-check container, the deployment-wide one first, each once
 // (union keeps one of each value).
@@ -263,6 +280,50 @@ resource drainRequestsPoisonSender 'Microsoft.Authorization/roleAssignments@2022
     description: 'mail-drain: the host moves a request that keeps failing here'
   }
 }
+
+// A consumer's roles, on the same queues and containers, only when consumerPrincipalId is given:
+// take and delete mail messages, read their blobs. Nothing that writes mail, deletes a blob or
+// reaches the drain requests.
+resource consumerQueueProcessors 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for i in range(0, length(queueNames)): if (grantConsumer) {
+    name: guid(queues[i].id, consumerPrincipalId, roleIds.queueDataMessageProcessor)
+    scope: queues[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.queueDataMessageProcessor)
+      principalId: consumerPrincipalId
+      principalType: consumerPrincipalType
+      description: 'mail-drain consumer: take and delete mail messages'
+    }
+  }
+]
+
+// A queue-triggered consumer's host moves a message it failed maxDequeueCount times to
+// <queue>-poison, next to the drain's quarantine notices.
+resource consumerPoisonSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for i in range(0, length(queueNames)): if (grantConsumer) {
+    name: guid(poisonQueues[i].id, consumerPrincipalId, roleIds.queueDataMessageSender)
+    scope: poisonQueues[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.queueDataMessageSender)
+      principalId: consumerPrincipalId
+      principalType: consumerPrincipalType
+      description: 'mail-drain consumer: its host moves mail it kept failing on here'
+    }
+  }
+]
+
+resource consumerBlobReaders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for i in range(0, length(containerNames)): if (grantConsumer) {
+    name: guid(containers[i].id, consumerPrincipalId, roleIds.blobDataReader)
+    scope: containers[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.blobDataReader)
+      principalId: consumerPrincipalId
+      principalType: consumerPrincipalType
+      description: 'mail-drain consumer: read raw messages, attachments and payloads'
+    }
+  }
+]
 
 // Every read, write and delete of mail, by the drain, a consumer or anyone else.
 var storageLogs = [

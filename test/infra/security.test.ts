@@ -107,7 +107,9 @@ describe('infra/ security and shape', () => {
       // queues[i] is every queue of the loop: roles.test.ts holds the assignment to loop over them all.
       const scope = propertyAt(assignment.body, 'scope')?.node.text.replace(/\[\w+\]$/, '') ?? '';
       const role = roleNames.get(resolveString(propertyAt(assignment.body, 'properties.roleDefinitionId')!.node, file)?.toLowerCase() ?? '');
-      granted.set(scope, [...(granted.get(scope) ?? []), role ?? '?']);
+      const principal = propertyAt(assignment.body, 'properties.principalId')?.node.text;
+      const key = principal === 'principalId' ? scope : `${scope} (${principal})`;
+      granted.set(key, [...(granted.get(key) ?? []), role ?? '?']);
     }
     assert.deepEqual(Object.fromEntries(granted), {
       queues: ['Storage Queue Data Message Sender'],
@@ -115,7 +117,29 @@ describe('infra/ security and shape', () => {
       containers: ['Storage Blob Data Contributor'],
       drainRequests: ['Storage Queue Data Contributor'],
       drainRequestsPoison: ['Storage Queue Data Message Sender'],
+      // Opt-in: the consumer takes mail and reads its blobs; its host may move what it keeps failing on to the poison queue.
+      'queues (consumerPrincipalId)': ['Storage Queue Data Message Processor'],
+      'poisonQueues (consumerPrincipalId)': ['Storage Queue Data Message Sender'],
+      'containers (consumerPrincipalId)': ['Storage Blob Data Reader'],
     });
+  });
+
+  test('the consumer roles exist only when consumerPrincipalId is given, and main.bicep passes it through', () => {
+    const file = templates.get('modules/output-storage.bicep')!;
+    const consumer = file.resources.filter(
+      (r) => r.type === 'Microsoft.Authorization/roleAssignments' && propertyAt(r.body, 'properties.principalId')?.node.text === 'consumerPrincipalId',
+    );
+    assert.equal(consumer.length, 3);
+    for (const assignment of consumer) {
+      assert.equal(assignment.condition?.text, '(grantConsumer)', `${assignment.name} is not conditional on grantConsumer`);
+      assert.equal(propertyAt(assignment.body, 'properties.principalType')?.node.text, 'consumerPrincipalType');
+    }
+    assert.match(file.source, /var grantConsumer = !empty\(consumerPrincipalId\)/);
+    const main = templates.get('main.bicep')!;
+    const passed = main.modules.find((m) => m.path === 'modules/output-storage.bicep');
+    assert.ok(passed);
+    const params = moduleParams(passed).map((p) => `${p.key}: ${p.value?.node.text}`);
+    assert.ok(params.includes('consumerPrincipalId: consumerPrincipalId') && params.includes('consumerPrincipalType: consumerPrincipalType'), params.join('\n'));
   });
 
   test("the roles on the drain requests' queue allow every call the timer and the host's queue trigger make on it; the roles Microsoft lists for a queue trigger do not", () => {

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
+import { DOCTOR_PROBE } from '../../contract/doctorProbe.js';
 import { encodeForQueue } from '../../contract/queueMessage.js';
 import { CLAIM_CHECK_PREFIX } from '../../drain/handOff.js';
 import { describe } from '../../errors/errors.js';
@@ -20,7 +21,7 @@ import type { Passed } from './doctorStep.js';
 export const PROBE_TTL_SECONDS = 60;
 
 export async function checkQueue(queue: QueueClient): Promise<Passed<true>> {
-  const probe = encodeForQueue({ doctor: 'mail-drain doctor probe, not a mail message' });
+  const probe = encodeForQueue(DOCTOR_PROBE);
   const sent = await queue
     .sendMessage(probe, { messageTimeToLive: PROBE_TTL_SECONDS, visibilityTimeout: PROBE_TTL_SECONDS - 1 })
     .catch((error: unknown) => {
