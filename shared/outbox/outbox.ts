@@ -81,6 +81,10 @@ export class Outbox {
     return publicUrl(this.queue.url);
   }
 
+  get containerName(): string {
+    return this.container.containerName;
+  }
+
   get containerUrl(): string {
     return publicUrl(this.container.url);
   }
