@@ -5,6 +5,7 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +15,14 @@ import { blobNames } from '../../shared/drain/handOff.js';
 import { EXIT } from '../../shared/operate/cli.js';
 import { runCli } from '../support/cli.js';
 import { seededDemo, startTestStack, type TestStack } from '../support/localStack.js';
+import { largeMessages } from '../support/largeMail.js';
+import { STREAM_PARSE_BYTES } from '../../shared/drain/plan.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
 
 const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/mime-corpus');
 const CORPUS_FILES = ['mailparser/nested.eml', 'mailparser/mixed.eml', 'mimekit/japanese.txt', 'mimekit/multipart-related-mhtml.txt'];
+/** Bodies over INLINE_BODY_LIMIT (body blobs), and one over STREAM_PARSE_BYTES: the drain streamed it, replay parses it whole. */
+const LARGE = largeMessages().filter((m) => m.name.startsWith('mixed:') || m.name === 'attachments only, large');
 
 const dovecotAvailable = ensureDovecot();
 
@@ -38,10 +43,12 @@ describe('mail-drain replay against Dovecot and Azurite', { skip: dovecotAvailab
     const { demo } = await seededDemo(mailbox);
     for (const m of demo) await dovecot.seed(mailbox, 'INBOX', m.raw);
     for (const file of CORPUS_FILES) await dovecot.seed(mailbox, 'INBOX', readFileSync(join(CORPUS, file)));
+    assert.ok(LARGE.length === 2 && LARGE.some((m) => m.raw.length > STREAM_PARSE_BYTES), 'one large message is streamed by the drain');
+    for (const m of LARGE) await dovecot.seed(mailbox, 'INBOX', m.raw);
     const drained = await runCli(['drain'], env);
     assert.equal(drained.code, EXIT.ok, drained.output);
     for (const message of await stack.drainQueue()) original.set(message.id, message);
-    assert.equal(original.size, demo.length + CORPUS_FILES.length);
+    assert.equal(original.size, demo.length + CORPUS_FILES.length + LARGE.length);
     assert.ok([...original.values()].some((m) => 'payloadBlobUrl' in m), 'one message went through message.json (the demo has one larger than a queue message)');
   });
   after(async () => {
@@ -50,11 +57,12 @@ describe('mail-drain replay against Dovecot and Azurite', { skip: dovecotAvailab
   });
   beforeEach(() => stack.drainQueue());
 
-  /** Every blob under messages/, with its content's MD5 and metadata, to show a replay changes nothing stored. */
+  /** Every blob under messages/, with its content's SHA-256, type and metadata, to show a replay changes nothing stored. */
   const stored = async () => {
     const blobs: Record<string, unknown> = {};
     for await (const blob of container.listBlobsFlat({ prefix: 'messages/', includeMetadata: true })) {
-      blobs[blob.name] = { md5: Buffer.from(blob.properties.contentMD5 ?? []).toString('hex'), size: blob.properties.contentLength, metadata: blob.metadata };
+      const content = await container.getBlobClient(blob.name).downloadToBuffer();
+      blobs[blob.name] = { sha256: createHash('sha256').update(content).digest('hex'), type: blob.properties.contentType, metadata: blob.metadata };
     }
     return blobs;
   };
@@ -141,8 +149,16 @@ describe('mail-drain replay against Dovecot and Azurite', { skip: dovecotAvailab
     }
   });
 
-  test('usage errors: a malformed id, --id with --since, a time that is not one', async () => {
-    for (const args of [['replay', '--id', 'nope'], ['replay', '--id', 'ab'.repeat(32), '--since', '2026-01-01T00:00:00Z'], ['replay', '--since', 'yesterday']]) {
+  test('usage errors: a malformed id, --id with --since, a time that is not one; redrive takes no --since and one --id; drain no --dry-run', async () => {
+    const cases = [
+      ['replay', '--id', 'nope'],
+      ['replay', '--id', 'ab'.repeat(32), '--since', '2026-01-01T00:00:00Z'],
+      ['replay', '--since', 'yesterday'],
+      ['redrive', '--since', '2026-01-01T00:00:00Z'],
+      ['redrive', '--id', 'ab'.repeat(32), '--id', 'cd'.repeat(32)],
+      ['drain', '--dry-run'],
+    ];
+    for (const args of cases) {
       const { code, output } = await runCli(args, env);
       assert.equal(code, EXIT.usage, `${args.join(' ')}: ${output}`);
     }
