@@ -167,7 +167,7 @@ async function redriveOne(
     await storeAndSend({ uid: identity.uid, size: raw.content.length, receivedAt, source: raw.content }, ref, copy.outbox);
   } catch (error) {
     if (!(error instanceof ParseError)) throw error;
-    throw new DrainError('STILL_UNPARSEABLE', `${copy.name} still cannot be parsed: ${describe(error)}`, { blob: copy.name, container: copy.outbox.containerName }, { cause: error });
+    throw new DrainError('STILL_UNPARSEABLE', `Its quarantined copy still cannot be parsed: ${describe(error)}`, { blob: copy.name, container: copy.outbox.containerName }, { cause: error });
   }
   // Only now, with the queue message acknowledged.
   await copy.outbox.blobs.delete(copy.name);
@@ -225,7 +225,7 @@ function failed(id: string, identity: MessageIdentity | undefined, error: unknow
 }
 
 function stillTooLarge(copy: Copy, one: Settings): DrainError {
-  return new DrainError('STILL_TOO_LARGE', `${copy.name} is ${copy.size} bytes, still over MAX_MESSAGE_BYTES (${one.maxMessageBytes}).`, {
+  return new DrainError('STILL_TOO_LARGE', `${copy.size} bytes, still over MAX_MESSAGE_BYTES (${one.maxMessageBytes}).`, {
     blob: copy.name,
     container: copy.outbox.containerName,
   });

@@ -11,7 +11,7 @@
  * queue message is the one first sent. Blobs live as long as the claim-check
  * retention; a message past it is reported gone, never guessed.
  */
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { DrainError } from '../errors/errors.js';
 import type { Settings } from '../config/settings.js';
 import { folderKey } from '../config/mailboxList.js';
@@ -44,8 +44,8 @@ const REPLAY_CONCURRENCY = 8;
 export async function replay(settings: Settings, options: ReplayOptions): Promise<ReplayResult[]> {
   const outboxes = new Outboxes(settings);
   const targets = mailboxesOf(settings, options.mailbox);
-  const found = options.ids ? await byId(outboxes, targets, options.ids) : await bySelection(outboxes, targets, options);
   const limit = pLimit(REPLAY_CONCURRENCY);
+  const found = options.ids ? await byId(outboxes, targets, options.ids, limit) : await bySelection(outboxes, targets, options);
   return Promise.all(
     found.map((one) =>
       limit(async (): Promise<ReplayResult> => {
@@ -65,15 +65,21 @@ export async function replay(settings: Settings, options: ReplayOptions): Promis
 
 type Found = { id: string; identity: MessageIdentity; raw?: ReadBlob } | { id: string; error: unknown };
 
-/** Each id's raw.eml, looked for in every container of the mailboxes. */
-async function byId(outboxes: Outboxes, targets: Settings[], ids: string[]): Promise<Found[]> {
+/** Each id's raw.eml, looked for in every container of the mailboxes; it must be one of theirs. */
+async function byId(outboxes: Outboxes, targets: Settings[], ids: string[], limit: LimitFunction): Promise<Found[]> {
   const containers = outboxes.containers(targets);
+  const wanted = new Set(targets.map((t) => folderKey(t.mailbox, t.folder)));
   return Promise.all(
-    ids.map(async (id): Promise<Found> => {
+    ids.map((id) => limit(async (): Promise<Found> => {
       try {
         for (const { outbox } of containers) {
           const raw = await outbox.blobs.read(blobNames.raw(id));
-          if (raw) return { id, identity: identityIn(raw.metadata, id, outbox), raw };
+          if (!raw) continue;
+          const identity = identityIn(raw.metadata, id, outbox);
+          if (!wanted.has(folderKey(identity.mailbox, identity.folder))) {
+            throw new DrainError('SETTINGS_INVALID', `${id} is a message of ${identity.mailbox}, folder ${identity.folder}, not of the --mailbox given: name its mailbox, or none.`);
+          }
+          return { id, identity, raw };
         }
         throw new DrainError(
           'CLAIM_CHECK_GONE',
@@ -83,7 +89,7 @@ async function byId(outboxes: Outboxes, targets: Settings[], ids: string[]): Pro
       } catch (error) {
         return { id, error };
       }
-    }),
+    })),
   );
 }
 
