@@ -7,8 +7,9 @@
  * kept by a move, and the size) and moved back to the drained folder: it gets
  * a new UID there, so a new id and a fresh attempt count, and the next drain
  * hands it off. The copy is kept, marked redriven with that new id; a later
- * redrive deletes it once `messages/<new id>/raw.eml` shows the mail handed
- * off (or a new quarantine copy holds it). Mail no longer in FAILED_FOLDER is
+ * redrive deletes it once the mail is out of the drained folder and
+ * `messages/<new id>/raw.eml` shows it handed off (or a new quarantine copy
+ * holds it). Mail no longer in FAILED_FOLDER is
  * handed off from the copy's bytes by the hand-off itself, under its old id,
  * and only then is the copy deleted. A second run finds every copy either
  * marked or gone, so it moves nothing twice.
@@ -105,23 +106,36 @@ export async function redrive(settings: Settings, logger: Logger, options: Redri
 async function redriveFolder(one: Settings, copies: Copy[], logger: Logger, credentials: CredentialCache, dryRun: boolean): Promise<RedriveResult[]> {
   const results: RedriveResult[] = [];
   const fresh: Copy[] = [];
+  const stored: Stored[] = [];
   for (const copy of copies) {
-    if (copy.metadata[MARK.at]) results.push(await followUp(copy, dryRun));
-    else if (copy.size > one.maxMessageBytes) results.push(failed(copy.id, copy.identity, stillTooLarge(copy, one)));
+    if (copy.metadata[MARK.at]) {
+      const state = await redrivenState(copy, dryRun);
+      if ('outcome' in state) results.push(state);
+      else stored.push(state);
+    } else if (copy.size > one.maxMessageBytes) results.push(failed(copy.id, copy.identity, stillTooLarge(copy, one)));
     else if (dryRun) results.push(result(copy, 'listed', `quarantined (${copy.size} bytes, received ${copy.identity.receivedAt ?? 'at an unknown time'}): would be moved back from ${one.failedFolder}, or handed off again from this copy`));
     else fresh.push(copy);
   }
-  if (fresh.length === 0) return results;
+  if (fresh.length === 0 && stored.length === 0) return results;
 
   const app = await credentials.get(one, logger);
   const tokens = (o: { fresh: boolean }) => app.mailboxToken(logger, o);
   const drained = await Mailbox.open(one, tokens, logger);
   try {
+    const waiting = await drained.pending();
+    for (const state of stored) {
+      try {
+        results.push(await followUp(state, drained.folder, new Set(waiting.map((m) => m.uid)), dryRun));
+      } catch (error) {
+        results.push(failed(state.copy.id, state.copy.identity, error));
+      }
+    }
+    if (fresh.length === 0) return results;
     // FAILED_FOLDER opened as a drain would open it, its messages "settled" by a move back to the drained folder.
     const failedFolder = await Mailbox.open({ ...one, folder: one.failedFolder, afterProcessing: 'move', processedFolder: drained.folder }, tokens, logger);
     try {
       const inFailed = new Finder(await failedFolder.pending());
-      const inDrained = new Finder(await drained.pending());
+      const inDrained = new Finder(waiting);
       for (const copy of fresh) {
         try {
           results.push(await redriveOne(copy, one, { drained, failedFolder, inFailed, inDrained }));
@@ -174,19 +188,37 @@ async function redriveOne(
   return result(copy, 'handedOff', `not in ${one.failedFolder} any more: handed off from the quarantined copy under its id; copy deleted`);
 }
 
-/** A copy redriven earlier: deleted once its mail is handed off (or quarantined anew, with a copy of its own). */
-async function followUp(copy: Copy, dryRun: boolean): Promise<RedriveResult> {
-  const at = copy.metadata[MARK.at];
+/** A redriven copy whose mail a drain has stored under its new id (handed off, or quarantined anew). */
+interface Stored {
+  copy: Copy;
+  since: string;
+  what: string;
+}
+
+/**
+ * A copy redriven earlier: its result while no drain has stored its mail
+ * under the new id; otherwise what was stored, for followUp.
+ */
+async function redrivenState(copy: Copy, dryRun: boolean): Promise<RedriveResult | Stored> {
   const newId = copy.metadata[MARK.as];
-  const { blobs } = copy.outbox;
-  const since = `redriven at ${at}${copy.metadata[MARK.uid] ? ` (UID ${copy.metadata[MARK.uid]})` : ''}`;
+  const since = `redriven at ${copy.metadata[MARK.at]}${copy.metadata[MARK.uid] ? ` (UID ${copy.metadata[MARK.uid]})` : ''}`;
   if (!newId) return result(copy, dryRun ? 'listed' : 'waiting', `${since}; the server named no new UID, so the copy is kept: delete it once the mail is handed off`);
+  const { blobs } = copy.outbox;
   const handedOff = await blobs.exists(blobNames.raw(newId));
   const requarantined = !handedOff && (await blobs.exists(blobNames.quarantined(newId)));
   if (!handedOff && !requarantined) return result(copy, dryRun ? 'listed' : 'waiting', `${since}; not drained yet: a redrive after the next drain deletes this copy`);
-  const what = handedOff ? `handed off as ${newId}` : `quarantined again as ${newId}, whose copy holds its bytes`;
+  return { copy, since, what: handedOff ? `handed off as ${newId}` : `quarantined again as ${newId}, whose copy holds its bytes` };
+}
+
+/**
+ * Deletes a redriven copy once its mail is out of the drained folder: its new
+ * raw.eml is written before the queue message, so only a settled message (gone
+ * from the folder, or \\Seen in flag mode) was surely handed off.
+ */
+async function followUp({ copy, since, what }: Stored, folder: string, waiting: Set<number>, dryRun: boolean): Promise<RedriveResult> {
+  if (waiting.has(Number(copy.metadata[MARK.uid]))) return result(copy, dryRun ? 'listed' : 'waiting', `${since}; a drain is handing it off (still in ${folder}): the copy is kept until it is done`);
   if (dryRun) return result(copy, 'listed', `${since}, ${what}: the copy would be deleted`);
-  await blobs.delete(copy.name);
+  await copy.outbox.blobs.delete(copy.name);
   return result(copy, 'deleted', `${since}, ${what}: quarantined copy deleted`);
 }
 

@@ -150,7 +150,7 @@ describe('mail-drain redrive against Dovecot and Azurite', { skip: dovecotAvaila
     }
   });
 
-  test('mail already moved back (by a redrive that ended before marking, or by a person) is marked, not handed off a second time', async () => {
+  test('mail already moved back (by a redrive that ended before marking, or by a person) is marked, not handed off a second time; its copy is kept until the drain has settled it', async () => {
     const mailbox = 'redrive-back@contoso.example';
     const copies = await quarantinedMailbox(mailbox, 1);
     const [id] = [...copies.keys()];
@@ -162,7 +162,17 @@ describe('mail-drain redrive against Dovecot and Azurite', { skip: dovecotAvaila
     assert.match(output, new RegExp(`${id}  movedBack: .*already back in INBOX as UID ${back!.uid}`));
     assert.deepEqual(await stack.drainQueue(), [], 'nothing handed off from the copy');
     const uidValidity = Number(/uidvalidity=(\d+)/.exec((await dovecot.doveadm(['-f', 'flow', 'mailbox', 'status', '-u', mailbox, 'uidvalidity', 'INBOX'])).toString())![1]);
-    assert.equal((await quarantined(mailbox)).get(id!)!.metadata.redrivenas, messageKey(mailbox, 'INBOX', uidValidity, back!.uid));
+    const newId = messageKey(mailbox, 'INBOX', uidValidity, back!.uid);
+    assert.equal((await quarantined(mailbox)).get(id!)!.metadata.redrivenas, newId);
+
+    // A drain that stored the new raw.eml and died before its queue message: the mail is still in INBOX.
+    const partial = container.getBlockBlobClient(`messages/${newId}/raw.eml`);
+    await partial.uploadData(back!.raw);
+    const meanwhile = await runCli(['redrive'], envFor(mailbox, RAISED_LIMIT));
+    assert.equal(meanwhile.code, EXIT.ok, meanwhile.output);
+    assert.match(meanwhile.output, /waiting: .*a drain is handing it off \(still in INBOX\): the copy is kept/);
+    assert.equal((await quarantined(mailbox)).size, 1, 'kept while the mail is not handed off');
+    await partial.delete();
 
     const drained = await runCli(['drain'], envFor(mailbox, RAISED_LIMIT));
     assert.equal(drained.code, EXIT.ok, drained.output);
