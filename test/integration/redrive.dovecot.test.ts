@@ -23,6 +23,13 @@ const LARGE = ['mailparser/nodemailer.eml', 'mimekit/bounce.txt', 'mimekit/stack
 const SMALL_LIMIT = '5000';
 const RAISED_LIMIT = '1000000';
 
+/** What mailparser refuses by design (mailsplit's MAX_CHILD_NODES, 1000 parts): quarantined as unparseable. */
+const UNPARSEABLE = Buffer.from(
+  'From: a@fabrikam.example\r\nTo: b@contoso.example\r\nSubject: too many parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' +
+    Array.from({ length: 1100 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('') +
+    '--b--\r\n',
+);
+
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const crlf = (raw: Buffer) => Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
 
@@ -148,6 +155,44 @@ describe('mail-drain redrive against Dovecot and Azurite', { skip: dovecotAvaila
       assert.deepEqual(await stack.readBlob(queued[0]!.raw.blobUrl), failedMessage!.raw, 'its raw blob is the quarantined bytes');
       assert.equal((await quarantined(mailbox)).size, 0, 'the copy is deleted once the mail is handed off');
     }
+  });
+
+  test('mail still unparseable: from its copy it is refused with STILL_UNPARSEABLE and the copy kept; moved back, the drain quarantines it anew and the old copy goes', async () => {
+    const mailbox = 'redrive-unparseable@contoso.example';
+    await dovecot.grant(mailbox);
+    const [a, b] = ['A', 'BB'].map((tag) => Buffer.from(UNPARSEABLE.toString('latin1').replace('too many parts', `too many parts ${tag}`), 'latin1'));
+    for (const raw of [a!, b!]) await dovecot.seed(mailbox, 'INBOX', raw);
+    const drained = await runCli(['drain'], envFor(mailbox, RAISED_LIMIT));
+    assert.equal(drained.code, EXIT.ok, drained.output);
+    assert.deepEqual((await stack.drainPoisonQueue()).map((p) => p.reason), ['unparseable', 'unparseable']);
+    const copies = [...(await quarantined(mailbox))];
+    const copyOf = (raw: Buffer) => copies.find(([, c]) => c.sha256 === sha256(raw))![0];
+    const [copyA, copyB] = [copyOf(a!), copyOf(b!)];
+
+    // A deleted from Failed: redrive hands it off from its copy, and mailparser refuses it again.
+    const failedA = (await dovecot.messages(mailbox, 'Failed')).find((m) => sha256(m.raw) === sha256(a!))!;
+    await dovecot.doveadm(['expunge', '-u', mailbox, 'mailbox', 'Failed', 'uid', String(failedA.uid)]);
+    for (const run of [1, 2]) {
+      const { code, output } = await runCli(['redrive', '--id', copyA], envFor(mailbox, RAISED_LIMIT));
+      assert.equal(code, EXIT.incomplete, output);
+      assert.match(output, /\[STILL_UNPARSEABLE\] Its quarantined copy still cannot be parsed/);
+      assert.ok((await quarantined(mailbox)).has(copyA), `run ${run}: the copy is kept`);
+      assert.deepEqual(await stack.drainQueue(), [], 'nothing handed off');
+      assert.deepEqual(await stack.drainPoisonQueue(), [], 'no second poison message');
+    }
+
+    // B moved back (its cause not fixed after all): the next drain quarantines it anew, under a new id.
+    const moved = await runCli(['redrive', '--id', copyB], envFor(mailbox, RAISED_LIMIT));
+    assert.match(moved.output, /movedBack: .*back to INBOX/);
+    const again = await runCli(['drain'], envFor(mailbox, RAISED_LIMIT));
+    assert.equal(again.code, EXIT.ok, again.output);
+    const [poison] = await stack.drainPoisonQueue();
+    assert.ok(poison && poison.id !== copyB, 'quarantined anew, under a new id');
+    const cleanup = await runCli(['redrive', '--id', copyB], envFor(mailbox, RAISED_LIMIT));
+    assert.equal(cleanup.code, EXIT.ok, cleanup.output);
+    assert.match(cleanup.output, new RegExp(`deleted: .*quarantined again as ${poison.id}, whose copy holds its bytes: quarantined copy deleted`));
+    assert.deepEqual([...(await quarantined(mailbox)).keys()].sort(), [copyA, poison.id].sort(), "A's copy, and B's new one");
+    assert.deepEqual(await shas(mailbox, 'Failed'), [sha256(b!)]);
   });
 
   test('mail already moved back (by a redrive that ended before marking, or by a person) is marked, not handed off a second time; its copy is kept until the drain has settled it', async () => {
