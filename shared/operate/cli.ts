@@ -26,7 +26,8 @@ import { printable, printableJson } from './printable.js';
 import { loadSettings } from '../config/loadSettings.js';
 import { withSettingsFile } from '../config/withSettingsFile.js';
 import { replay, type ReplayResult } from './replay.js';
-import { redrive, type RedriveResult } from './redrive.js';
+import { quarantineSummaries, redrive, type QuarantineSummary, type RedriveResult } from './redrive.js';
+import { folderKey } from '../config/mailboxList.js';
 import { ID_PATTERN } from './storedMail.js';
 
 export const EXIT = { ok: 0, incomplete: 1, failed: 2, usage: 64 } as const;
@@ -208,30 +209,47 @@ function selected(settings: Settings, mailbox: string | undefined): Settings[] {
 
 /** `mail-drain status`: each mailbox's last run, read from beside its lease. */
 async function status(targets: Settings[], json: boolean, out: (line: string) => void, print: (...lines: string[]) => void): Promise<number> {
+  // Quarantined copies, one listing per container; a listing that fails only leaves them out.
+  const copies = new Map<string, Promise<Map<string, QuarantineSummary> | undefined>>();
+  const quarantineOf = async (one: Settings, outbox: Outbox) => {
+    if (!copies.has(one.output.containerName)) copies.set(one.output.containerName, quarantineSummaries(outbox).catch(() => undefined));
+    const summaries = await copies.get(one.output.containerName);
+    return summaries && (summaries.get(folderKey(one.mailbox, one.folder)) ?? { kept: 0, redriven: 0 });
+  };
   const statuses = await Promise.all(
     targets.map(async (one) => {
       try {
         const outbox = Outbox.open(one.output.storage, one.output, () => storageCredential(one));
-        return { one, status: await outbox.readStatus(one.mailbox, one.folder) };
+        const [status, quarantine] = await Promise.all([outbox.readStatus(one.mailbox, one.folder), quarantineOf(one, outbox)]);
+        return { one, status, quarantine };
       } catch (error) {
         return { one, error };
       }
     }),
   );
-  if (json) out(printableJson(statuses.map((s) => ('status' in s ? (s.status ?? { mailbox: s.one.mailbox, folder: s.one.folder, lastRun: null }) : { mailbox: s.one.mailbox, folder: s.one.folder, error: describe(s.error) }))));
-  else {
+  if (json) {
+    const entry = (s: (typeof statuses)[number]) =>
+      'error' in s
+        ? { mailbox: s.one.mailbox, folder: s.one.folder, error: describe(s.error) }
+        : { ...(s.status ?? { mailbox: s.one.mailbox, folder: s.one.folder, lastRun: null }), ...(s.quarantine && { quarantine: s.quarantine }) };
+    out(printableJson(statuses.map(entry)));
+  } else {
     for (const s of statuses) {
       if ('error' in s) print(`Mailbox ${s.one.mailbox}, folder ${s.one.folder}:`, ...failure('  Status', s.error));
-      else out(formatStatus(s.one, s.status));
+      else out(formatStatus(s.one, s.status, new Date(), s.quarantine));
     }
   }
   return statuses.some((s) => 'error' in s) ? EXIT.failed : EXIT.ok;
 }
 
 /** One mailbox's status as the operator reads it. */
-export function formatStatus(where: Pick<Settings, 'mailbox' | 'folder'>, status: MailboxStatus | undefined, now = new Date()): string {
+export function formatStatus(where: Pick<Settings, 'mailbox' | 'folder'>, status: MailboxStatus | undefined, now = new Date(), quarantine?: QuarantineSummary): string {
   const head = `Mailbox ${where.mailbox}, folder ${where.folder}:`;
-  if (!status) return escapedLines([head, '  no drain has run yet (or its status could not be read).']);
+  // Quarantined copies kept in Storage: what mail-drain redrive works on.
+  const kept = quarantine?.kept
+    ? [`  quarantine:    ${quarantine.kept} copy(ies) kept${quarantine.redriven ? `, ${quarantine.redriven} redriven (waiting for a drain, then a redrive deletes them)` : ''}; see mail-drain redrive --dry-run`]
+    : [];
+  if (!status) return escapedLines([head, '  no drain has run yet (or its status could not be read).', ...kept]);
   const { lastRun: run } = status;
   const lines = [
     head,
@@ -241,6 +259,7 @@ export function formatStatus(where: Pick<Settings, 'mailbox' | 'folder'>, status
     `  left:          ${run.left ?? 'unknown (the drain did not reach the folder)'}`,
   ];
   if (run.oldestWaitingSince) lines.push(`  oldest waiting: since ${run.oldestWaitingSince} (${age(new Date(run.oldestWaitingSince), now)})`);
+  lines.push(...kept);
   lines.push(`  last completed: ${status.lastCompletedAt ?? 'never'}`);
   if (run.error) {
     lines.push(...entry('  last error:    ', `${run.error.code ? `[${run.error.code}] ` : ''}${run.error.message}`));

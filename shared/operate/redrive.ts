@@ -62,6 +62,27 @@ interface Copy extends ListedBlob {
   outbox: Outbox;
 }
 
+/** A mailbox folder's quarantined copies in Storage, and how many of them a redrive moved back: what `status` shows. */
+export interface QuarantineSummary {
+  kept: number;
+  redriven: number;
+}
+
+/** Counts the copies of each mailbox folder (by folderKey) in the container's listing. */
+export async function quarantineSummaries(outbox: Outbox): Promise<Map<string, QuarantineSummary>> {
+  const summaries = new Map<string, QuarantineSummary>();
+  for (const blob of rawBlobs(await outbox.blobs.list(QUARANTINE_PREFIX), QUARANTINE_PREFIX)) {
+    const identity = identityOf(blob.metadata, blob.id);
+    if (!identity) continue;
+    const key = folderKey(identity.mailbox, identity.folder);
+    const summary = summaries.get(key) ?? { kept: 0, redriven: 0 };
+    summary.kept++;
+    if (blob.metadata[MARK.at]) summary.redriven++;
+    summaries.set(key, summary);
+  }
+  return summaries;
+}
+
 /** Redrives the chosen copies; throws only when a mailbox cannot be reached at all (its copies are then reported failed). */
 export async function redrive(settings: Settings, logger: Logger, options: RedriveOptions = {}): Promise<RedriveResult[]> {
   const outboxes = new Outboxes(settings);

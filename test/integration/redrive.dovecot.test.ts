@@ -87,6 +87,9 @@ describe('mail-drain redrive against Dovecot and Azurite', { skip: dovecotAvaila
     const expected = LARGE.slice(0, 2).map((raw) => sha256(crlf(raw))).sort();
     assert.deepEqual([...copies.values()].map((c) => c.sha256).sort(), expected, 'the copies are the mail, byte for byte');
 
+    const statusOf = async () => (await runCli(['status'], envFor(mailbox, SMALL_LIMIT))).output;
+    assert.match(await statusOf(), /\n  quarantine: {4}2 copy\(ies\) kept; see mail-drain redrive --dry-run\n/);
+
     const refused = await runCli(['redrive'], envFor(mailbox, SMALL_LIMIT));
     assert.equal(refused.code, EXIT.incomplete, refused.output);
     assert.equal(refused.output.match(/\[STILL_TOO_LARGE\]/g)?.length, 2, refused.output);
@@ -112,6 +115,8 @@ describe('mail-drain redrive against Dovecot and Azurite', { skip: dovecotAvaila
     const marked = await quarantined(mailbox);
     assert.equal(marked.size, 2, 'the copies are kept until the mail is handed off');
     for (const { metadata } of marked.values()) assert.ok(metadata.redrivenat && metadata.redrivenas, 'marked redriven, with the new id');
+    assert.match(await statusOf(), /quarantine: {4}2 copy\(ies\) kept, 2 redriven \(waiting for a drain/);
+    assert.deepEqual(JSON.parse((await runCli(['status', '--json'], envFor(mailbox, SMALL_LIMIT))).output)[0].quarantine, { kept: 2, redriven: 2 });
 
     const drained = await runCli(['drain'], envFor(mailbox, RAISED_LIMIT));
     assert.equal(drained.code, EXIT.ok, drained.output);
@@ -129,6 +134,7 @@ describe('mail-drain redrive against Dovecot and Azurite', { skip: dovecotAvaila
     }
     assert.deepEqual(await stack.drainQueue(), [], 'no duplicates');
     assert.deepEqual(await stack.drainPoisonQueue(), []);
+    assert.doesNotMatch(await statusOf(), /quarantine:/, 'status shows no copies once they are gone');
   });
 
   test('mail no longer in FAILED_FOLDER is handed off from its quarantined copy under its id, then the copy is deleted; twice, nothing more', async () => {
