@@ -59,7 +59,10 @@ export interface RedriveResult {
 interface Copy extends ListedBlob {
   id: string;
   identity: MessageIdentity;
+  /** Where the copy is. */
   outbox: Outbox;
+  /** The mailbox's own queue and container, where its drain hands off (several mailboxes may share a container, not a queue). */
+  home: Outbox;
 }
 
 /** A mailbox folder's quarantined copies in Storage, and how many of them a redrive moved back: what `status` shows. */
@@ -103,7 +106,7 @@ export async function redrive(settings: Settings, logger: Logger, options: Redri
         const one = settingsOf(settings, identity);
         const key = folderKey(one.mailbox, one.folder);
         const group = groups.get(key) ?? { one, copies: [] };
-        group.copies.push({ ...blob, identity, outbox });
+        group.copies.push({ ...blob, identity, outbox, home: outboxes.for(one) });
         groups.set(key, group);
       } catch (error) {
         results.push(failed(blob.id, identity, error));
@@ -199,7 +202,7 @@ async function redriveOne(
   const ref = { mailbox: identity.mailbox, folder: identity.folder, uidValidity: identity.uidValidity, failedFolder: one.failedFolder };
   const receivedAt = identity.receivedAt ? new Date(identity.receivedAt) : copy.lastModified;
   try {
-    await storeAndSend({ uid: identity.uid, size: raw.content.length, receivedAt, source: raw.content }, ref, copy.outbox);
+    await storeAndSend({ uid: identity.uid, size: raw.content.length, receivedAt, source: raw.content }, ref, copy.home);
   } catch (error) {
     if (!(error instanceof ParseError)) throw error;
     throw new DrainError('STILL_UNPARSEABLE', `Its quarantined copy still cannot be parsed: ${describe(error)}`, { blob: copy.name, container: copy.outbox.containerName }, { cause: error });
@@ -224,7 +227,7 @@ async function redrivenState(copy: Copy, dryRun: boolean): Promise<RedriveResult
   const newId = copy.metadata[MARK.as];
   const since = `redriven at ${copy.metadata[MARK.at]}${copy.metadata[MARK.uid] ? ` (UID ${copy.metadata[MARK.uid]})` : ''}`;
   if (!newId) return result(copy, dryRun ? 'listed' : 'waiting', `${since}; the server named no new UID, so the copy is kept: delete it once the mail is handed off`);
-  const { blobs } = copy.outbox;
+  const { blobs } = copy.home;
   const handedOff = await blobs.exists(blobNames.raw(newId));
   const requarantined = !handedOff && (await blobs.exists(blobNames.quarantined(newId)));
   if (!handedOff && !requarantined) return result(copy, dryRun ? 'listed' : 'waiting', `${since}; not drained yet: a redrive after the next drain deletes this copy`);

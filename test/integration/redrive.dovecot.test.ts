@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
 import { messageKey, type MailMessage, type QueueMessage } from '../../shared/contract/queueMessage.js';
 import { EXIT } from '../../shared/operate/cli.js';
 import { runCli } from '../support/cli.js';
@@ -199,6 +200,32 @@ describe('mail-drain redrive against Dovecot and Azurite', { skip: dovecotAvaila
     assert.match(cleanup.output, new RegExp(`deleted: .*quarantined again as ${poison.id}, whose copy holds its bytes: quarantined copy deleted`));
     assert.deepEqual([...(await quarantined(mailbox)).keys()].sort(), [copyA, poison.id].sort(), "A's copy, and B's new one");
     assert.deepEqual(await shas(mailbox, 'Failed'), [sha256(b!)]);
+  });
+
+  test("a mailbox with its own queue in a shared container: its mail is handed off from the copy, and replayed, to its own queue", async () => {
+    const [first, own] = ['redrive-first@contoso.example', 'redrive-own@contoso.example'];
+    const queues = QueueServiceClient.fromConnectionString(stack.azurite.connectionString);
+    for (const name of ['redrive-own', 'redrive-own-poison']) await queues.getQueueClient(name).createIfNotExists();
+    const env = (maxBytes: string) => ({ ...envFor(first, maxBytes), MAILBOX: undefined, MAILBOXES: JSON.stringify([{ mailbox: first }, { mailbox: own, outputQueue: 'redrive-own' }]) });
+    await dovecot.grant(first);
+    await dovecot.grant(own);
+    await dovecot.seed(own, 'INBOX', LARGE[0]!);
+    const drained = await runCli(['drain', '--mailbox', own], env(SMALL_LIMIT));
+    assert.equal(drained.code, EXIT.ok, drained.output);
+    const [[id]] = [...(await quarantined(own))];
+    await dovecot.doveadm(['expunge', '-u', own, 'mailbox', 'Failed', 'all']);
+
+    const { code, output } = await runCli(['redrive'], env(RAISED_LIMIT));
+    assert.equal(code, EXIT.ok, output);
+    assert.match(output, new RegExp(`${id}  handedOff:`));
+    assert.deepEqual(await stack.drainQueue(), [], 'nothing on the default queue');
+    const [handedOff] = await stack.drainQueue('redrive-own');
+    assert.equal(handedOff?.id, id, "on the mailbox's own queue");
+
+    const replayed = await runCli(['replay', '--id', id!], env(RAISED_LIMIT));
+    assert.equal(replayed.code, EXIT.ok, replayed.output);
+    assert.deepEqual(await stack.drainQueue('redrive-own'), [handedOff], 'replayed to its own queue, as first sent');
+    assert.deepEqual(await stack.drainQueue(), []);
   });
 
   test('mail already moved back (by a redrive that ended before marking, or by a person) is marked, not handed off a second time; its copy is kept until the drain has settled it', async () => {
