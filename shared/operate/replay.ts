@@ -20,7 +20,6 @@ import { blobNames, CLAIM_CHECK_PREFIX, storeAndSend } from '../drain/handOff.js
 import { identityOf, type MessageIdentity } from '../drain/messageIdentity.js';
 import { envelopeFor } from '../outbox/envelope.js';
 import type { Outbox } from '../outbox/outbox.js';
-import type { ReadBlob } from '../outbox/storedBlobs.js';
 import { mailboxesOf, Outboxes, rawBlobs, settingsOf } from './storedMail.js';
 
 export interface ReplayOptions {
@@ -53,7 +52,7 @@ export async function replay(settings: Settings, options: ReplayOptions): Promis
         try {
           const outbox = outboxes.for(settingsOf(settings, one.identity));
           if (options.dryRun) return { id: one.id, outcome: 'wouldSend', identity: one.identity, queueUrl: outbox.queueUrl };
-          const { viaBlob } = await replayOne(outbox, settingsOf(settings, one.identity), one.id, one.identity, one.raw);
+          const { viaBlob } = await replayOne(outbox, settingsOf(settings, one.identity), one.id, one.identity);
           return { id: one.id, outcome: 'sent', identity: one.identity, queueUrl: outbox.queueUrl, viaBlob };
         } catch (error) {
           return { id: one.id, outcome: 'failed', error };
@@ -63,7 +62,7 @@ export async function replay(settings: Settings, options: ReplayOptions): Promis
   );
 }
 
-type Found = { id: string; identity: MessageIdentity; raw?: ReadBlob } | { id: string; error: unknown };
+type Found = { id: string; identity: MessageIdentity } | { id: string; error: unknown };
 
 /** Each id's raw.eml, looked for in every container of the mailboxes; it must be one of theirs. */
 async function byId(outboxes: Outboxes, targets: Settings[], ids: string[], limit: LimitFunction): Promise<Found[]> {
@@ -73,13 +72,14 @@ async function byId(outboxes: Outboxes, targets: Settings[], ids: string[], limi
     ids.map((id) => limit(async (): Promise<Found> => {
       try {
         for (const { outbox } of containers) {
-          const raw = await outbox.blobs.read(blobNames.raw(id));
+          // Its metadata only: the bytes are read when it is sent, one message at a time per slot.
+          const raw = await outbox.blobs.properties(blobNames.raw(id));
           if (!raw) continue;
           const identity = identityIn(raw.metadata, id, outbox);
           if (!wanted.has(folderKey(identity.mailbox, identity.folder))) {
             throw new DrainError('SETTINGS_INVALID', `${id} is a message of ${identity.mailbox}, folder ${identity.folder}, not of the --mailbox given: name its mailbox, or none.`);
           }
-          return { id, identity, raw };
+          return { id, identity };
         }
         throw new DrainError(
           'CLAIM_CHECK_GONE',
@@ -119,7 +119,7 @@ async function bySelection(outboxes: Outboxes, targets: Settings[], options: Rep
  * Sends one message again: the envelope of its message.json when it has one,
  * otherwise the message rebuilt from raw.eml by the hand-off.
  */
-async function replayOne(outbox: Outbox, one: Settings, id: string, identity: MessageIdentity, known?: ReadBlob): Promise<{ viaBlob: boolean }> {
+async function replayOne(outbox: Outbox, one: Settings, id: string, identity: MessageIdentity): Promise<{ viaBlob: boolean }> {
   const payload = await outbox.blobs.read(blobNames.payload(id));
   if (payload) {
     const message = mailMessageSchema.parse(JSON.parse(payload.content.toString('utf8')));
@@ -127,7 +127,7 @@ async function replayOne(outbox: Outbox, one: Settings, id: string, identity: Me
     await outbox.sendQueued(envelopeFor(message, payload.stored));
     return { viaBlob: true };
   }
-  const raw = known ?? (await outbox.blobs.read(blobNames.raw(id)));
+  const raw = await outbox.blobs.read(blobNames.raw(id));
   if (!raw) throw new DrainError('CLAIM_CHECK_GONE', `${blobNames.raw(id)} is gone: past the claim-check retention.`, { blob: blobNames.raw(id), container: outbox.containerName });
   const ref = { mailbox: identity.mailbox, folder: identity.folder, uidValidity: identity.uidValidity, failedFolder: one.failedFolder };
   const fetched = { uid: identity.uid, size: raw.content.length, receivedAt: new Date(identity.receivedAt!), source: raw.content };

@@ -54,6 +54,17 @@ export class StoredBlobs {
     }
   }
 
+  /** The blob's size and metadata, without its bytes; undefined when there is no such blob. */
+  async properties(name: string): Promise<{ size: number; metadata: BlobMetadata } | undefined> {
+    try {
+      const properties = await this.container.getBlockBlobClient(name).getProperties({ abortSignal: storageDeadline() });
+      return { size: properties.contentLength ?? 0, metadata: properties.metadata ?? {} };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.explained(error, name);
+    }
+  }
+
   async exists(name: string): Promise<boolean> {
     try {
       return await this.container.getBlockBlobClient(name).exists({ abortSignal: storageDeadline() });
