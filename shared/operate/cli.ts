@@ -35,7 +35,8 @@ export const EXIT = { ok: 0, incomplete: 1, failed: 2, usage: 64 } as const;
 const USAGE = `Usage: mail-drain drain [--mailbox ADDRESS] [--settings local.settings.json] [--json]
        mail-drain status [--mailbox ADDRESS] [--settings local.settings.json] [--json]
        mail-drain doctor [--settings local.settings.json]
-       mail-drain replay (--id ID ... | [--since ISO-TIME] [--mailbox ADDRESS]) [--dry-run] [--settings FILE] [--json]
+       mail-drain replay --id ID [--id ID ...] [--dry-run] [--settings FILE] [--json]
+       mail-drain replay [--since ISO-TIME] [--mailbox ADDRESS] [--dry-run] [--settings FILE] [--json]
        mail-drain redrive [--id ID] [--mailbox ADDRESS] [--dry-run] [--settings FILE] [--json]
 
   drain        Drain every enabled mailbox once (MAILBOXES, or MAILBOX), a few at a time:
@@ -46,8 +47,9 @@ const USAGE = `Usage: mail-drain drain [--mailbox ADDRESS] [--settings local.set
                the token and what it grants, IMAP login and folder of every mailbox, queue
                and container (a probe message and blob, deleted at once). Failures say what to do.
   replay       Send a handed-off message's queue message again, same id, rebuilt from its
-               blobs (kept for the claim-check retention): the ids given, or every one of the
-               mailboxes received (INTERNALDATE) since --since. The mailbox is not touched.
+               blobs (kept for the claim-check retention): the ids given, or every stored
+               message of the mailboxes received (INTERNALDATE) since --since, or ever.
+               The mailbox is not touched.
   redrive      Quarantined mail, once its cause is fixed: move it from FAILED_FOLDER back to
                the drained folder (the next drain hands it off under a new id), or, if it is
                no longer there, hand it off from its quarantined copy. The copy is deleted
