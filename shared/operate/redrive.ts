@@ -209,7 +209,8 @@ async function redriveOne(
   }
   // Only now, with the queue message acknowledged.
   await copy.outbox.blobs.delete(copy.name);
-  return result(copy, 'handedOff', `not in ${one.failedFolder} any more: handed off from the quarantined copy under its id; copy deleted`);
+  // Exchange may report a size other than the bytes it serves ([MS-OXIMAP] 2.2.25): then the mail may still be there, unmatched.
+  return result(copy, 'handedOff', `not found in ${one.failedFolder} (by INTERNALDATE and size): handed off from the quarantined copy under its id, copy deleted; if the mail is still in ${one.failedFolder}, delete it there`);
 }
 
 /** A redriven copy whose mail a drain has stored under its new id (handed off, or quarantined anew). */
