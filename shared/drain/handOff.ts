@@ -11,11 +11,12 @@
 import type { Readable } from 'node:stream';
 import { describe } from '../errors/errors.js';
 import type { Logger } from '../errors/logger.js';
-import type { FetchedMessage } from '../mailbox/mailbox.js';
-import type { Outbox, StoredBlob } from '../outbox/outbox.js';
+import type { FetchedMessage, StreamedFacts } from '../mailbox/mailbox.js';
+import type { BlobMetadata, Outbox, StoredBlob } from '../outbox/outbox.js';
 import { parseMessage, ParseError, type HeaderFields, type ParsedAttachment } from '../mailbox/parseMessage.js';
 import { INLINE_BODY_LIMIT, messageKey, SCHEMA_VERSION, type Attachment, type MailMessage, type PoisonMessage } from '../contract/queueMessage.js';
 import { isOwnFailure } from './isOwnFailure.js';
+import { identityMetadata } from './messageIdentity.js';
 import { safeName } from './safeName.js';
 
 export interface MailboxRef {
@@ -75,25 +76,40 @@ export async function handOff(
   const id = messageKey(ref.mailbox, ref.folder, ref.uidValidity, fetched.uid);
   if (attempts.previous >= attempts.max) {
     const detail = `its hand-off failed ${attempts.previous} times (MAX_ATTEMPTS ${attempts.max})`;
-    return quarantine(fetched.uid, id, ref, 'max-attempts', detail, outbox, (name) => outbox.putBlob(name, fetched.source, 'message/rfc822'));
+    return quarantine(fetched.uid, id, ref, 'max-attempts', detail, outbox, (name, metadata) =>
+      outbox.putBlob(name, fetched.source, 'message/rfc822', metadata(fetched.receivedAt)),
+    );
   }
   try {
     // Said before the step most likely to exhaust memory: the last line of a drain that died names the message.
     logger?.debug(`Parsing UID ${fetched.uid} (${fetched.source.length} bytes)`);
-    const parsed = await parseMessage(fetched.source);
-    const raw = await outbox.putBlob(blobNames.raw(id), fetched.source, 'message/rfc822');
-    const attachments = await Promise.all(parsed.attachments.map((a, i) => storeAttachment(outbox, id, i, a)));
-    const text = await inlineOrBlob(outbox, id, 'text', parsed.text);
-    const html = await inlineOrBlob(outbox, id, 'html', parsed.html);
-    const message = mailMessage(id, ref, fetched.uid, fetched.receivedAt, parsed, text, html, attachments, raw);
-    const { viaBlob } = await outbox.send(message, blobNames.payload(id));
+    const { message, viaBlob } = await storeAndSend(fetched, ref, outbox);
     return { outcome: 'handedOff', uid: fetched.uid, message, viaBlob };
   } catch (error) {
     if (!(error instanceof ParseError)) return failed(fetched.uid, id, error);
-    return quarantine(fetched.uid, id, ref, 'unparseable', describe(error), outbox, (name) =>
-      outbox.putBlob(name, fetched.source, 'message/rfc822'),
+    return quarantine(fetched.uid, id, ref, 'unparseable', describe(error), outbox, (name, metadata) =>
+      outbox.putBlob(name, fetched.source, 'message/rfc822', metadata(fetched.receivedAt)),
     );
   }
+}
+
+/**
+ * The hand-off itself: parse, store the raw MIME (its identity as metadata, for
+ * replay), attachments and large bodies under the message's id, then send the
+ * queue message. Throws what failed (a ParseError for mail mailparser refuses).
+ * The same bytes and identity make the same blobs and the same queue message:
+ * `mail-drain replay` and `redrive` hand off again through here.
+ */
+export async function storeAndSend(fetched: FetchedMessage, ref: MailboxRef, outbox: Outbox): Promise<{ message: MailMessage; viaBlob: boolean }> {
+  const id = messageKey(ref.mailbox, ref.folder, ref.uidValidity, fetched.uid);
+  const parsed = await parseMessage(fetched.source);
+  const raw = await outbox.putBlob(blobNames.raw(id), fetched.source, 'message/rfc822', identityMetadata(ref, fetched.uid, fetched.receivedAt));
+  const attachments = await Promise.all(parsed.attachments.map((a, i) => storeAttachment(outbox, id, i, a)));
+  const text = await inlineOrBlob(outbox, id, 'text', parsed.text);
+  const html = await inlineOrBlob(outbox, id, 'html', parsed.html);
+  const message = mailMessage(id, ref, fetched.uid, fetched.receivedAt, parsed, text, html, attachments, raw);
+  const { viaBlob } = await outbox.send(message, blobNames.payload(id));
+  return { message, viaBlob };
 }
 
 /** A stored body: inline, or the blob it is in. */
@@ -142,17 +158,17 @@ export function mailMessage(
 
 /** Quarantines a message too large to parse, streaming its bytes from the mailbox to Blob storage. */
 export async function quarantineStream(
-  uid: number,
-  size: number,
+  pending: { uid: number; size: number; receivedAt?: Date },
   maxBytes: number,
   ref: MailboxRef,
   outbox: Outbox,
-  stream: (sink: (content: Readable) => Promise<StoredBlob>) => Promise<StoredBlob>,
+  stream: (sink: (content: Readable, facts: StreamedFacts) => Promise<StoredBlob>) => Promise<StoredBlob>,
 ): Promise<HandOffResult> {
+  const { uid, size } = pending;
   const id = messageKey(ref.mailbox, ref.folder, ref.uidValidity, uid);
   const detail = `${size} bytes, over MAX_MESSAGE_BYTES (${maxBytes})`;
-  return quarantine(uid, id, ref, 'too-large', detail, outbox, (name) =>
-    stream((content) => outbox.putBlobStream(name, content, 'message/rfc822', size)),
+  return quarantine(uid, id, ref, 'too-large', detail, outbox, (name, metadata) =>
+    stream((content, facts) => outbox.putBlobStream(name, content, 'message/rfc822', size, metadata(facts.internalDate ?? pending.receivedAt))),
   );
 }
 
@@ -171,7 +187,12 @@ export function failed(uid: number, id: string, error: unknown): HandOffResult {
   return { outcome: 'failed', uid, id, error, own: isOwnFailure(error) };
 }
 
-/** Keeps the raw bytes and reports them on the poison queue; failing that, leaves the message in the mailbox. */
+/**
+ * Keeps the raw bytes and reports them on the poison queue; failing that, leaves
+ * the message in the mailbox. `storeRaw` stores them with the metadata given
+ * (the message's identity and INTERNALDATE, by which `mail-drain redrive` finds
+ * it in FAILED_FOLDER).
+ */
 export async function quarantine(
   uid: number,
   id: string,
@@ -179,10 +200,10 @@ export async function quarantine(
   reason: QuarantineReason,
   detail: string,
   outbox: Outbox,
-  storeRaw: (blobName: string) => Promise<StoredBlob | null>,
+  storeRaw: (blobName: string, metadata: (receivedAt: Date | undefined) => BlobMetadata) => Promise<StoredBlob | null>,
 ): Promise<HandOffResult> {
   try {
-    const raw = await storeRaw(blobNames.quarantined(id));
+    const raw = await storeRaw(blobNames.quarantined(id), (receivedAt) => identityMetadata(ref, uid, receivedAt));
     await outbox.sendPoison({
       schemaVersion: SCHEMA_VERSION,
       id,

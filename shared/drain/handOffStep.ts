@@ -96,7 +96,7 @@ async function quarantineOversized(message: PendingMessage, ctx: StepContext): P
   }
   await ledger.begin([message.uid]);
   // Never throws: a failed stream or upload comes back as the message's failed result.
-  return quarantineStream(message.uid, message.size, ctx.maxMessageBytes, ref, outbox, (sink) => mailbox.stream(message.uid, message.size, sink));
+  return quarantineStream(message, ctx.maxMessageBytes, ref, outbox, (sink) => mailbox.stream(message.uid, message.size, sink));
 }
 
 /**

@@ -17,7 +17,8 @@ import type { StreamedFacts } from '../mailbox/mailbox.js';
 import { ParseError } from '../mailbox/parseMessage.js';
 import { parseMessageStream, type StreamedMessage } from '../mailbox/parseMessageStream.js';
 import { writeTo } from '../mailbox/bodyAssembler.js';
-import type { Outbox, StoredBlob } from '../outbox/outbox.js';
+import type { BlobMetadata, Outbox, StoredBlob } from '../outbox/outbox.js';
+import { identityMetadata } from './messageIdentity.js';
 import { messageKey } from '../contract/queueMessage.js';
 import { attachmentOf, blobNames, bodyContentType, failed, mailMessage, quarantine, type HandOffResult, type MailboxRef } from './handOff.js';
 
@@ -37,7 +38,7 @@ export type MessageStream = <T>(sink: MessageSink<T>) => Promise<T>;
 interface Stored {
   parsed: StreamedMessage<StoredBlob, StoredBlob>;
   raw: StoredBlob;
-  internalDate?: Date;
+  internalDate: Date;
 }
 
 /**
@@ -54,7 +55,8 @@ export async function handOffStreamed(
 ): Promise<HandOffResult> {
   const { uid, size } = pending;
   const id = messageKey(ref.mailbox, ref.folder, ref.uidValidity, uid);
-  const keepRaw = (name: string) => stream((content) => outbox.putBlobStream(name, content, 'message/rfc822', size));
+  const keepRaw = (name: string, metadata: (receivedAt: Date | undefined) => BlobMetadata) =>
+    stream((content, facts) => outbox.putBlobStream(name, content, 'message/rfc822', size, metadata(facts.internalDate ?? pending.receivedAt)));
   if (attempts.previous >= attempts.max) {
     const detail = `its hand-off failed ${attempts.previous} times (MAX_ATTEMPTS ${attempts.max})`;
     return quarantine(uid, id, ref, 'max-attempts', detail, outbox, keepRaw);
@@ -66,16 +68,17 @@ export async function handOffStreamed(
     logger?.debug(`Parsing UID ${uid} (${size} bytes, streamed)`);
     const stored = await stream<Stored>(async (content, facts) => {
       own = undefined;
-      const result = await storeWhileParsing(content, id, size, outbox);
+      // The date the queue message will carry, decided before the raw blob records it.
+      const internalDate = facts.internalDate ?? pending.receivedAt ?? new Date();
+      const result = await storeWhileParsing(content, id, size, outbox, identityMetadata(ref, uid, internalDate));
       if ('failure' in result) {
         own = result.own ? result.failure : undefined;
         throw result.failure;
       }
-      return { ...result, internalDate: facts.internalDate };
+      return { ...result, internalDate };
     });
-    const { parsed, raw } = stored;
+    const { parsed, raw, internalDate: receivedAt } = stored;
     const attachments = parsed.attachments.map((a) => attachmentOf(a, a.stored));
-    const receivedAt = stored.internalDate ?? pending.receivedAt ?? new Date();
     const message = mailMessage(id, ref, uid, receivedAt, parsed, parsed.text, parsed.html, attachments, raw);
     const { viaBlob } = await outbox.send(message, blobNames.payload(id));
     return { outcome: 'handedOff', uid, message, viaBlob };
@@ -97,6 +100,7 @@ async function storeWhileParsing(
   id: string,
   size: number,
   outbox: Outbox,
+  identity: BlobMetadata,
 ): Promise<Omit<Stored, 'internalDate'> | { failure: unknown; own: boolean }> {
   const toRaw = new PassThrough();
   const toParser = new PassThrough();
@@ -107,7 +111,7 @@ async function storeWhileParsing(
     toParser.destroy(failure as Error);
   };
 
-  const raw = outbox.putBlobStream(blobNames.raw(id), toRaw, 'message/rfc822', size);
+  const raw = outbox.putBlobStream(blobNames.raw(id), toRaw, 'message/rfc822', size, identity);
   const parsed = parseMessageStream(toParser, {
     attachment: (index, fields, part) => outbox.putBlobStream(blobNames.attachment(id, index, fields.filename), part, fields.contentType, size),
     body: (kind, body) => outbox.putBlobStream(blobNames.body(id, kind), body, bodyContentType(kind), size),

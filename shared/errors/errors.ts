@@ -47,7 +47,11 @@ export type DrainErrorCode =
   | 'STORAGE_QUEUE_NOT_FOUND'
   | 'STORAGE_CONTAINER_NOT_FOUND'
   | 'STORAGE_UNREACHABLE'
-  | 'STORAGE_FAILED';
+  | 'STORAGE_FAILED'
+  | 'CLAIM_CHECK_GONE'
+  | 'BLOB_IDENTITY_MISSING'
+  | 'STILL_TOO_LARGE'
+  | 'STILL_UNPARSEABLE';
 
 export class DrainError extends Error {
   override readonly name = 'DrainError';

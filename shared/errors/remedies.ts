@@ -11,8 +11,9 @@ import { CREDENTIAL_REMEDIES } from './remedies/credentialRemedies.js';
 import { ENTRA_REMEDIES } from './remedies/entraRemedies.js';
 import { IMAP_REMEDIES } from './remedies/imapRemedies.js';
 import { STORAGE_REMEDIES } from './remedies/storageRemedies.js';
+import { OPERATE_REMEDIES } from './remedies/operateRemedies.js';
 
 export type { Remedy, RemedyStep } from './remedies/remedy.js';
 
 /** Every code's remedy; the type makes a code without one a compile error. */
-export const REMEDIES: Record<DrainErrorCode, Remedy> = { ...CREDENTIAL_REMEDIES, ...ENTRA_REMEDIES, ...IMAP_REMEDIES, ...STORAGE_REMEDIES };
+export const REMEDIES: Record<DrainErrorCode, Remedy> = { ...CREDENTIAL_REMEDIES, ...ENTRA_REMEDIES, ...IMAP_REMEDIES, ...STORAGE_REMEDIES, ...OPERATE_REMEDIES };

@@ -159,6 +159,21 @@ export class Mailbox {
     });
   }
 
+  /**
+   * Moves one message of this folder to `folder`, unread first (flag mode never
+   * drains a \\Seen message): `mail-drain redrive` moving quarantined mail
+   * back from FAILED_FOLDER. Resolves with its new UID and the destination's
+   * UIDVALIDITY when the server says them (COPYUID, RFC 4315).
+   */
+  async moveTo(uid: number, folder: string): Promise<{ uid?: number; uidValidity?: number }> {
+    const { session } = this;
+    return session.run(async (client) => {
+      session.succeeded(await client.messageFlagsRemove(String(uid), ['\\Seen'], { uid: true }), 'UID STORE');
+      const moved = session.succeeded(await client.messageMove(String(uid), folder, { uid: true }), 'UID MOVE');
+      return { uid: moved.uidMap?.get(uid), uidValidity: moved.uidValidity === undefined ? undefined : Number(moved.uidValidity) };
+    });
+  }
+
   /** One round trip (NOOP), reconnecting if the session was lost: proves the server answers. */
   async noop(): Promise<void> {
     await this.session.run((client) => client.noop());

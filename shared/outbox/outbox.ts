@@ -19,6 +19,7 @@ import { readStatus, writeStatus, type MailboxStatus, type RunStatus } from './m
 import { BLOCK_BYTES, STORAGE_RETRY, storageDeadline } from './storageLimits.js';
 import { registerSecret, type Logger } from '../errors/logger.js';
 import type { StorageConnection } from '../config/settings.js';
+import { StoredBlobs } from './storedBlobs.js';
 
 // Also exported from here, where the doctor imports it from.
 export { publicUrl };
@@ -29,6 +30,9 @@ export { publicUrl };
  * -1: kept until a consumer deletes it.
  */
 export const NEVER_EXPIRES = -1;
+
+/** A blob's metadata: ASCII names and values (they travel as HTTP headers). */
+export type BlobMetadata = Record<string, string>;
 
 export interface StoredBlob {
   blobUrl: string;
@@ -77,17 +81,25 @@ export class Outbox {
     return publicUrl(this.queue.url);
   }
 
+  get containerName(): string {
+    return this.container.containerName;
+  }
+
   get containerUrl(): string {
     return publicUrl(this.container.url);
   }
 
-  /** Uploads `content` to `name` in the container; resolves once Storage has acknowledged it. */
-  async putBlob(name: string, content: Buffer, contentType: string): Promise<StoredBlob> {
+  /**
+   * Uploads `content` to `name` in the container; resolves once Storage has
+   * acknowledged it. `metadata` rides on the same upload (no extra request).
+   */
+  async putBlob(name: string, content: Buffer, contentType: string, metadata?: BlobMetadata): Promise<StoredBlob> {
     const blob = this.container.getBlockBlobClient(name);
     try {
       await blob.uploadData(content, {
         abortSignal: storageDeadline(content.length),
         blobHTTPHeaders: { blobContentType: contentType },
+        metadata,
         maxSingleShotSize: BLOCK_BYTES,
         blockSize: BLOCK_BYTES,
         concurrency: 2,
@@ -102,7 +114,7 @@ export class Outbox {
    * Streams `content` to a blob, hashing it on the way: for messages too large
    * to hold in memory. `expectedBytes` sizes the deadline to the message.
    */
-  async putBlobStream(name: string, content: Readable, contentType: string, expectedBytes: number): Promise<StoredBlob> {
+  async putBlobStream(name: string, content: Readable, contentType: string, expectedBytes: number, metadata?: BlobMetadata): Promise<StoredBlob> {
     const blob = this.container.getBlockBlobClient(name);
     const hash = createHash('sha256');
     let size = 0;
@@ -119,11 +131,25 @@ export class Outbox {
     try {
       // BLOCK_BYTES blocks, 2 in flight: at most ~8 MiB of the message in memory at once.
       // The deadline follows the message's size, as for every other call (a server may send up to twice it).
-      await blob.uploadStream(counted, BLOCK_BYTES, 2, { abortSignal: storageDeadline(expectedBytes * 2), blobHTTPHeaders: { blobContentType: contentType } });
+      await blob.uploadStream(counted, BLOCK_BYTES, 2, { abortSignal: storageDeadline(expectedBytes * 2), blobHTTPHeaders: { blobContentType: contentType }, metadata });
     } catch (error) {
       throw explainStorageError(error, { container: this.container.containerName, blob: name });
     }
     return { blobUrl: publicUrl(blob.url), size, sha256: hash.digest('hex') };
+  }
+
+  /** The stored blobs (names, sizes, metadata): the operator's commands read them. */
+  get blobs(): StoredBlobs {
+    return new StoredBlobs(this.container);
+  }
+
+  /** Sends a queue message as it is: the envelope of a claim-checked message sent again (replay). */
+  async sendQueued(queued: QueueMessage): Promise<void> {
+    try {
+      await this.queue.sendMessage(encodeForQueue(queued), { messageTimeToLive: NEVER_EXPIRES, abortSignal: storageDeadline() });
+    } catch (error) {
+      throw explainStorageError(error, { queue: this.queue.name });
+    }
   }
 
   /** Reports a quarantined message on the poison queue. */
@@ -164,11 +190,7 @@ export class Outbox {
       const payload = await this.putBlob(payloadBlobName, Buffer.from(json, 'utf8'), 'application/json');
       queued = envelopeFor(message, payload);
     }
-    try {
-      await this.queue.sendMessage(encodeForQueue(queued), { messageTimeToLive: NEVER_EXPIRES, abortSignal: storageDeadline() });
-    } catch (error) {
-      throw explainStorageError(error, { queue: this.queue.name });
-    }
+    await this.sendQueued(queued);
     return { viaBlob };
   }
 }
