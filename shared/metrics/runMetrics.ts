@@ -54,7 +54,7 @@ export async function emitRunMetrics(settings: Settings, run: FinishedRun, logge
   }
 }
 
-async function createEmitter(target: Exclude<MetricsTarget, { exporter: 'none' }>, settings: Settings): Promise<Emitter> {
+async function createEmitter(target: MetricsTarget, settings: Settings): Promise<Emitter> {
   const [{ MeterProvider, PeriodicExportingMetricReader, ConsoleMetricExporter, AggregationTemporality }, { resourceFromAttributes }] = await Promise.all([
     import('@opentelemetry/sdk-metrics'),
     import('@opentelemetry/resources'),
@@ -76,7 +76,7 @@ async function createEmitter(target: Exclude<MetricsTarget, { exporter: 'none' }
       exporter = new AzureMonitorMetricExporter({ connectionString: target.connectionString, ...(credential ? { credential } : {}) });
       break;
     }
-    case 'console':
+    default: // console
       exporter = new ConsoleMetricExporter({ temporalitySelector: () => AggregationTemporality.DELTA });
       break;
   }
