@@ -23,6 +23,7 @@ import { emptyReport, record, summaryLine, type DrainReport } from './report.js'
 import { StopRules } from './stopRules.js';
 import { failedRun, recordRun, runOf } from './runStatus.js';
 import type { RunStatus } from '../outbox/mailboxStatus.js';
+import { emitRunMetrics } from '../metrics/runMetrics.js';
 
 export { isComplete, summaryLine, type DrainReport } from './report.js';
 
@@ -54,32 +55,45 @@ export interface DrainOptions {
  * what the run did to the folder's status (mailboxStatus.ts) as it ends, a
  * failed run included; a run that found another drain at work writes nothing.
  * A run that held the lease writes it before releasing the lease, so that the
- * next drain's status always lands after this one's.
+ * next drain's status always lands after this one's. Every run that writes a
+ * status emits its metrics (shared/metrics/), flushed before this returns: the
+ * Functions path and the command line both come through here.
  */
 export async function drain(settings: Settings, logger: Logger, options: DrainOptions = {}): Promise<DrainReport> {
   const startedAt = new Date();
   const outbox = Outbox.open(settings.output.storage, settings.output, () => storageCredential(settings));
-  const run = { recorded: false };
-  const writeStatus = async (status: RunStatus) => {
-    run.recorded = true;
+  const run: RunFacts = { startedAt, failed: 0, throttledMs: 0, writeStatus: async () => {} };
+  run.writeStatus = async (status: RunStatus) => {
+    run.status = status;
     await recordRun(outbox, settings, status, logger);
   };
   try {
-    return await drainWith(outbox, settings, logger, options, { startedAt, writeStatus });
+    return await drainWith(outbox, settings, logger, options, run);
   } catch (error) {
-    if (!run.recorded) await writeStatus(failedRun(error, startedAt));
+    if (!run.status) await run.writeStatus(failedRun(error, startedAt));
     throw error;
+  } finally {
+    // Every run that wrote a status, a failed one included, emits its metrics, flushed before the caller goes on.
+    if (run.status) {
+      const { failed, throttledMs, credentialExpiresOn } = run;
+      await emitRunMetrics(settings, { mailbox: settings.mailbox, folder: settings.folder, status: run.status, failed, throttledMs, credentialExpiresOn }, logger);
+    }
   }
 }
 
-async function drainWith(
-  outbox: Outbox,
-  settings: Settings,
-  logger: Logger,
-  options: DrainOptions,
-  run: { startedAt: Date; writeStatus: (status: RunStatus) => Promise<void> },
-): Promise<DrainReport> {
+/** What the run's metrics need beyond its status, filled in as the drain gets there. */
+interface RunFacts {
+  startedAt: Date;
+  status?: RunStatus;
+  failed: number;
+  throttledMs: number;
+  credentialExpiresOn?: Date;
+  writeStatus: (status: RunStatus) => Promise<void>;
+}
+
+async function drainWith(outbox: Outbox, settings: Settings, logger: Logger, options: DrainOptions, run: RunFacts): Promise<DrainReport> {
   const app = await (options.credentials ?? new CredentialCache()).get(settings, logger);
+  run.credentialExpiresOn = app.expiresOn;
   const mailbox = await Mailbox.open(settings, (o) => app.mailboxToken(logger, o), logger);
   // The lease and every id name the folder as the server spells it, so the mailbox is opened first.
   const report = emptyReport({ mailbox: settings.mailbox, folder: mailbox.folder, queueUrl: outbox.queueUrl, containerUrl: outbox.containerUrl });
@@ -107,9 +121,12 @@ async function drainWith(
       try {
         await drainFolder(ctx, stop, report);
       } catch (error) {
+        Object.assign(run, { failed: report.failed.length, throttledMs: mailbox.throttledMs });
         await run.writeStatus(failedRun(error, run.startedAt));
         throw error;
       }
+      report.throttledMs = mailbox.throttledMs;
+      Object.assign(run, { failed: report.failed.length, throttledMs: report.throttledMs });
       await run.writeStatus(runOf(report, run.startedAt));
     } finally {
       await lease.release();
