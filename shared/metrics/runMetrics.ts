@@ -1,19 +1,15 @@
 /**
  * Emits a finished run's metrics (runMeasurements.ts) where the settings say
- * (METRICS_EXPORTER): Application Insights through Azure Monitor's
- * OpenTelemetry exporter (Entra-authenticated with the identity of
- * APPLICATIONINSIGHTS_AUTHENTICATION_STRING), a JSON-lines file, or the console;
- * and flushes them before it returns, since Flex Consumption may freeze the
- * instance once the invocation ends. Not the full Azure Monitor distro: its HTTP
- * auto-instrumentation would record Storage URLs, SAS included, and cost import time.
+ * (METRICS_EXPORTER, meterProvider.ts), and flushes them before it returns,
+ * since Flex Consumption may freeze the instance once the invocation ends.
  *
- * The SDK and the exporters are imported on first use, only when metrics are on,
- * so that importing the function module stays light. One meter provider per
- * destination lives as long as the process. A metric that cannot be sent is
- * logged, never thrown over the drain's outcome.
+ * The OpenTelemetry SDK and the exporters are imported on first use, only when
+ * metrics are on, so that importing the function module stays light. One meter
+ * provider per destination lives as long as the process. A metric that cannot
+ * be sent is logged, never thrown over the drain's outcome.
  */
 import type { Counter, Gauge, Histogram } from '@opentelemetry/api';
-import type { MeterProvider, PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { MetricsTarget, Settings } from '../config/settings.js';
 import { describe } from '../errors/errors.js';
 import type { Logger } from '../errors/logger.js';
@@ -55,36 +51,8 @@ export async function emitRunMetrics(settings: Settings, run: FinishedRun, logge
 }
 
 async function createEmitter(target: MetricsTarget, settings: Settings): Promise<Emitter> {
-  const [{ MeterProvider, PeriodicExportingMetricReader, ConsoleMetricExporter, AggregationTemporality }, { resourceFromAttributes }] = await Promise.all([
-    import('@opentelemetry/sdk-metrics'),
-    import('@opentelemetry/resources'),
-  ]);
-  let exporter: PushMetricExporter;
-  switch (target.exporter) {
-    case 'file': {
-      const { FileMetricExporter } = await import('./fileMetricExporter.js');
-      exporter = new FileMetricExporter(target.file);
-      break;
-    }
-    case 'azure-monitor': {
-      const [{ AzureMonitorMetricExporter }, { platformCredential }] = await Promise.all([
-        import('@azure/monitor-opentelemetry-exporter'),
-        import('../identity/platformCredential.js'),
-      ]);
-      // The component accepts only Entra-authenticated telemetry (local auth disabled).
-      const credential = target.clientId ? platformCredential(settings, target.clientId) : undefined;
-      exporter = new AzureMonitorMetricExporter({ connectionString: target.connectionString, ...(credential ? { credential } : {}) });
-      break;
-    }
-    default: // console
-      exporter = new ConsoleMetricExporter({ temporalitySelector: () => AggregationTemporality.DELTA });
-      break;
-  }
-  const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': 'mail-drain' }),
-    // Every run flushes its own points; the interval only catches what a flush missed.
-    readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000, exportTimeoutMillis: FLUSH_TIMEOUT_MS })],
-  });
+  const { meterProvider } = await import('./meterProvider.js');
+  const provider = meterProvider(target, settings, FLUSH_TIMEOUT_MS);
   const meter = provider.getMeter(METER_NAME);
   const instruments = Object.fromEntries(
     Object.entries(METRICS).map(([key, m]) => {
