@@ -170,7 +170,7 @@ const shape = {
   }),
   METRICS_EXPORTER: format.oneOf('auto', 'azure-monitor', 'file', 'console', 'none').default('auto').register(settingDocs, {
     meaning:
-      'where each run\'s per-mailbox metrics go (README: Metrics and alerts): `azure-monitor` (Application Insights, `APPLICATIONINSIGHTS_CONNECTION_STRING`), ' +
+      'where each run\'s per-mailbox metrics go ([Metrics and alerts](#metrics-and-alerts)): `azure-monitor` (Application Insights, `APPLICATIONINSIGHTS_CONNECTION_STRING`), ' +
       '`file` (JSON lines in `METRICS_FILE`), `console`, or `none`; `auto` is `azure-monitor` when the connection string is set, else `none`',
     fix: '"auto", "azure-monitor", "file", "console" or "none"',
   }),
