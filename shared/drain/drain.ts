@@ -24,6 +24,7 @@ import { StopRules } from './stopRules.js';
 import { failedRun, recordRun, runOf } from './runStatus.js';
 import type { RunStatus } from '../outbox/mailboxStatus.js';
 import { emitRunMetrics } from '../metrics/runMetrics.js';
+import type { FinishedRun } from '../metrics/runMeasurements.js';
 
 export { isComplete, summaryLine, type DrainReport } from './report.js';
 
@@ -62,36 +63,33 @@ export interface DrainOptions {
 export async function drain(settings: Settings, logger: Logger, options: DrainOptions = {}): Promise<DrainReport> {
   const startedAt = new Date();
   const outbox = Outbox.open(settings.output.storage, settings.output, () => storageCredential(settings));
-  const run: RunFacts = { startedAt, failed: 0, throttledMs: 0, writeStatus: async () => {} };
-  run.writeStatus = async (status: RunStatus) => {
+  const run: RunFacts = { mailbox: settings.mailbox, folder: settings.folder, startedAt, failed: 0, throttledMs: 0 };
+  const writeStatus = async (status: RunStatus) => {
     run.status = status;
     await recordRun(outbox, settings, status, logger);
   };
   try {
-    return await drainWith(outbox, settings, logger, options, run);
+    return await drainWith(outbox, settings, logger, options, run, writeStatus);
   } catch (error) {
-    if (!run.status) await run.writeStatus(failedRun(error, startedAt));
+    if (!run.status) await writeStatus(failedRun(error, startedAt));
     throw error;
   } finally {
-    // Every run that wrote a status, a failed one included, emits its metrics, flushed before the caller goes on.
-    if (run.status) {
-      const { failed, throttledMs, credentialExpiresOn } = run;
-      await emitRunMetrics(settings, { mailbox: settings.mailbox, folder: settings.folder, status: run.status, failed, throttledMs, credentialExpiresOn }, logger);
-    }
+    // Flushed before the caller goes on: Flex Consumption may freeze the instance once the invocation returns.
+    if (run.status) await emitRunMetrics(settings, { ...run, status: run.status }, logger);
   }
 }
 
-/** What the run's metrics need beyond its status, filled in as the drain gets there. */
-interface RunFacts {
-  startedAt: Date;
-  status?: RunStatus;
-  failed: number;
-  throttledMs: number;
-  credentialExpiresOn?: Date;
-  writeStatus: (status: RunStatus) => Promise<void>;
-}
+/** What the run's metrics need (FinishedRun), filled in as the drain gets there; the status last. */
+type RunFacts = Omit<FinishedRun, 'status'> & { startedAt: Date; status?: RunStatus };
 
-async function drainWith(outbox: Outbox, settings: Settings, logger: Logger, options: DrainOptions, run: RunFacts): Promise<DrainReport> {
+async function drainWith(
+  outbox: Outbox,
+  settings: Settings,
+  logger: Logger,
+  options: DrainOptions,
+  run: RunFacts,
+  writeStatus: (status: RunStatus) => Promise<void>,
+): Promise<DrainReport> {
   const app = await (options.credentials ?? new CredentialCache()).get(settings, logger);
   run.credentialExpiresOn = app.expiresOn;
   const mailbox = await Mailbox.open(settings, (o) => app.mailboxToken(logger, o), logger);
@@ -121,13 +119,13 @@ async function drainWith(outbox: Outbox, settings: Settings, logger: Logger, opt
       try {
         await drainFolder(ctx, stop, report);
       } catch (error) {
-        Object.assign(run, { failed: report.failed.length, throttledMs: mailbox.throttledMs });
-        await run.writeStatus(failedRun(error, run.startedAt));
+        await writeStatus(failedRun(error, run.startedAt));
         throw error;
+      } finally {
+        report.throttledMs = run.throttledMs = mailbox.throttledMs;
+        run.failed = report.failed.length;
       }
-      report.throttledMs = mailbox.throttledMs;
-      Object.assign(run, { failed: report.failed.length, throttledMs: report.throttledMs });
-      await run.writeStatus(runOf(report, run.startedAt));
+      await writeStatus(runOf(report, run.startedAt));
     } finally {
       await lease.release();
     }
