@@ -9,18 +9,17 @@
  * be sent is logged, never thrown over the drain's outcome.
  */
 import type { Counter, Gauge, Histogram } from '@opentelemetry/api';
-import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { MetricsTarget, Settings } from '../config/settings.js';
 import { describe } from '../errors/errors.js';
 import type { Logger } from '../errors/logger.js';
 import { METER_NAME, METRICS, type MetricKey } from './metricNames.js';
 import { runMeasurements, type FinishedRun } from './runMeasurements.js';
+import type { MetricsPipeline } from './meterProvider.js';
 
 /** How long a flush may hold the end of an invocation. */
 const FLUSH_TIMEOUT_MS = 10_000;
 
-interface Emitter {
-  provider: MeterProvider;
+interface Emitter extends MetricsPipeline {
   instruments: Record<MetricKey, Counter | Gauge | Histogram>;
 }
 
@@ -38,13 +37,15 @@ export async function emitRunMetrics(settings: Settings, run: FinishedRun, logge
       emitters.set(key, emitter);
       emitter.catch(() => emitters.delete(key));
     }
-    const { provider, instruments } = await emitter;
+    const { provider, instruments, takeFailure } = await emitter;
     for (const m of runMeasurements(run)) {
       const instrument = instruments[m.metric];
       if ('add' in instrument) instrument.add(m.value, m.attributes);
       else instrument.record(m.value, m.attributes);
     }
     await provider.forceFlush({ timeoutMillis: FLUSH_TIMEOUT_MS });
+    const failure = takeFailure();
+    if (failure) throw failure;
   } catch (error) {
     logger.warn(`The metrics of ${settings.mailbox}/${settings.folder} could not be sent to ${target.exporter} (${describe(error)}); the drain itself is unaffected.`);
   }
@@ -52,7 +53,7 @@ export async function emitRunMetrics(settings: Settings, run: FinishedRun, logge
 
 async function createEmitter(target: MetricsTarget, settings: Settings): Promise<Emitter> {
   const { meterProvider } = await import('./meterProvider.js');
-  const provider = meterProvider(target, settings, FLUSH_TIMEOUT_MS);
+  const { provider, takeFailure } = meterProvider(target, settings, FLUSH_TIMEOUT_MS);
   const meter = provider.getMeter(METER_NAME);
   const instruments = Object.fromEntries(
     Object.entries(METRICS).map(([key, m]) => {
@@ -61,5 +62,5 @@ async function createEmitter(target: MetricsTarget, settings: Settings): Promise
       return [key, instrument];
     }),
   ) as Emitter['instruments'];
-  return { provider, instruments };
+  return { provider, takeFailure, instruments };
 }

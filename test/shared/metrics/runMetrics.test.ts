@@ -149,3 +149,15 @@ test('a run that finds another drain at work emits nothing, and METRICS_EXPORTER
   assert.equal(lines().length, before);
   assert.throws(() => readFileSync(join(dir, 'none.jsonl')), { code: 'ENOENT' });
 });
+
+test('metrics that cannot be written are logged, and the drain goes on as if there were none', async () => {
+  const { logger, lines: logLines } = capturingLogger();
+  // A directory where the file should be: every export fails.
+  const broken = stack.settingsWith({ METRICS_EXPORTER: 'file', METRICS_FILE: dir });
+  const report = await drain(forMailbox(broken, findMailbox(broken, QUARANTINE)!), logger);
+  assert.equal(report.skipped, false);
+  assert.ok(
+    logLines.some((l) => l.includes(`The metrics of ${QUARANTINE}/INBOX could not be sent to file`)),
+    logLines.join('\n'),
+  );
+});
