@@ -171,6 +171,26 @@ param consumerPrincipalId string = ''
 param consumerPrincipalType string = 'ServicePrincipal'
 
 // ---------------------------------------------------------------------------
+// Alerts (modules/alerts.bicep; README: Metrics and alerts)
+
+@description('Optional. Email address the alerts are sent to; with neither this nor alertWebhookUrl no action group is deployed and the alerts only show in the portal.')
+param alertEmail string = ''
+
+@description('Optional. Webhook (https URL) the alerts are posted to, in the common alert schema.')
+@secure()
+param alertWebhookUrl string?
+
+@description('Optional. Minutes without a completed drain of a mailbox, or without any run at all, before the heartbeat alert fires: 3 x the default drainSchedule (every 5 minutes). Raise it with a slower schedule.')
+@minValue(5)
+@maxValue(2880)
+param alertHeartbeatMinutes int = 15
+
+@description('Optional. Minutes the oldest message may wait in a mailbox before the backlog alert fires.')
+@minValue(5)
+@maxValue(2880)
+param alertBacklogMinutes int = 60
+
+// ---------------------------------------------------------------------------
 // The host
 
 @description('Optional. Most instances the function app scales out to; with one drain per instance (host.json), also the most mailboxes drained at once.')
@@ -418,6 +438,23 @@ module functionApp 'modules/function-app.bicep' = {
   dependsOn: [
     hostBlobEndpoint
   ]
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: namePrefix
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
+    mailboxes: mailboxEntries
+    mailFolder: mailFolder
+    alertEmail: alertEmail
+    alertWebhookUrl: alertWebhookUrl
+    heartbeatMinutes: alertHeartbeatMinutes
+    backlogMinutes: alertBacklogMinutes
+    credentialExpiryWarningDays: credentialExpiryWarningDays
+  }
 }
 
 @description('Name of the function app (az functionapp deployment source config-zip --name).')

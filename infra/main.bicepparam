@@ -36,6 +36,9 @@ param outputContainerName = 'inbound-mail'
 param claimCheckRetentionDays = 30
 param blobSoftDeleteRetentionDays = 14
 
+// Where the alerts go (README: Metrics and alerts); empty: no action group, the alerts show in the portal only.
+param alertEmail = ''
+
 param tags = {
   workload: 'mail-drain'
 }

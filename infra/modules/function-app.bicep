@@ -234,7 +234,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     AzureWebJobsStorage__clientId: identityClientId
     // Blobs only: a timer trigger keeps its locks and schedule monitor there (modules/host-storage.bicep).
     AzureWebJobsStorage__blobServiceUri: hostBlobEndpoint
-    // Telemetry, authenticated with the identity (the component disables local auth).
+    // Telemetry, authenticated with the identity (the component disables local auth): the host's, and the drain's metrics.
     APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 
@@ -273,6 +273,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     AZURE_CLIENT_ID: identityClientId
     AZURE_AUTHORITY_HOST: authorityHost
     LOG_LEVEL: logLevel
+    // Per-mailbox metrics to Application Insights (auto: the connection string above), through the identity.
+    METRICS_EXPORTER: 'auto'
+    METRICS_FILE: ''
     // host.json's logging.logLevel.Function, overridden from the same parameter.
     AzureFunctionsJobHost__logging__logLevel__Function: hostLogLevels[logLevel]
   }

@@ -8,6 +8,7 @@ import { parseSettings } from './parseSettings.js';
 import { settingsSchema, type SettingName } from './settingsSchema.js';
 import type { MailboxTarget, RunsIn, Settings } from './settings.js';
 import { parseMailboxList, type MailboxEntry } from './mailboxList.js';
+import type { MetricsTarget } from './settings.js';
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, options: { runsIn?: RunsIn } = {}): Settings {
   const s = parseSettings(settingsSchema, env);
@@ -69,5 +70,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, options: { ru
     schedule: s.DRAIN_SCHEDULE,
     logLevel: s.LOG_LEVEL,
     runsIn: options.runsIn ?? 'commandLine',
+    metrics: metricsTarget(s.METRICS_EXPORTER, s),
   };
+}
+
+/** `auto`: Application Insights when the host has a connection string (the function app), nothing otherwise. */
+function metricsTarget(
+  exporter: 'auto' | 'azure-monitor' | 'file' | 'console' | 'none',
+  s: { METRICS_FILE?: string; APPLICATIONINSIGHTS_CONNECTION_STRING?: string; APPLICATIONINSIGHTS_AUTHENTICATION_STRING?: string },
+): MetricsTarget {
+  const connectionString = s.APPLICATIONINSIGHTS_CONNECTION_STRING;
+  const resolved = exporter === 'auto' ? (connectionString ? 'azure-monitor' : 'none') : exporter;
+  if (resolved === 'file') return { exporter: 'file', file: s.METRICS_FILE! };
+  if (resolved !== 'azure-monitor') return { exporter: resolved };
+  const clientId = /^ClientId=([^;]+);Authorization=AAD$/.exec(s.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? '')?.[1];
+  return { exporter: 'azure-monitor', connectionString: connectionString!, ...(clientId ? { clientId } : {}) };
 }

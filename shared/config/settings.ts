@@ -61,7 +61,15 @@ export interface Settings {
   schedule: string;
   logLevel: LogLevel;
   runsIn: RunsIn;
+  /** Where each run's metrics go (shared/metrics/), `auto` resolved. */
+  metrics: MetricsTarget;
 }
+
+/** The metrics' destination; Application Insights with Entra authentication when `clientId` is given. */
+export type MetricsTarget =
+  | { exporter: 'none' | 'console' }
+  | { exporter: 'file'; file: string }
+  | { exporter: 'azure-monitor'; connectionString: string; clientId?: string };
 
 /** The Key Vault name of the app credential, or what stands for it with federated. */
 export function credentialName(settings: Pick<Settings, 'credential'>): string {

@@ -168,6 +168,24 @@ const shape = {
     meaning: '`debug` shows the IMAP conversation and token requests, secrets redacted',
     fix: '"debug", "info", "warn" or "error"',
   }),
+  METRICS_EXPORTER: format.oneOf('auto', 'azure-monitor', 'file', 'console', 'none').default('auto').register(settingDocs, {
+    meaning:
+      'where each run\'s per-mailbox metrics go ([Metrics and alerts](#metrics-and-alerts)): `azure-monitor` (Application Insights, `APPLICATIONINSIGHTS_CONNECTION_STRING`), ' +
+      '`file` (JSON lines in `METRICS_FILE`), `console`, or `none`; `auto` is `azure-monitor` when the connection string is set, else `none`',
+    fix: '"auto", "azure-monitor", "file", "console" or "none"',
+  }),
+  METRICS_FILE: z.string().optional().register(settingDocs, {
+    meaning: 'with `METRICS_EXPORTER=file`: the file each data point is appended to, one JSON line (`name`, `unit`, `attributes`, `value`)',
+    fix: 'a file path, e.g. ./metrics.jsonl',
+  }),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional().register(settingDocs, {
+    meaning: 'Application Insights, for the host\'s telemetry and (with `METRICS_EXPORTER` `auto` or `azure-monitor`) the metrics; the template sets it',
+    fix: "the component's connection string (Application Insights > Overview > Connection String)",
+  }),
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().regex(/^ClientId=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12};Authorization=AAD$/i, 'is not ClientId=<GUID>;Authorization=AAD').optional().register(settingDocs, {
+    meaning: 'Entra authentication for telemetry (`ClientId=<identity client ID>;Authorization=AAD`), as a component with local authentication disabled requires; the metrics use the same identity',
+    fix: 'ClientId=<client ID of the managed identity>;Authorization=AAD',
+  }),
 };
 
 /** The name of a declared setting: writing one that does not exist fails to compile. */
@@ -192,6 +210,8 @@ export const requiredWhen: { readonly [K in SettingName]?: { when: (values: Decl
   OUTPUT_STORAGE__queueServiceUri: { when: (s) => !s.OUTPUT_STORAGE && !!s.OUTPUT_STORAGE__blobServiceUri, says: 'required without `OUTPUT_STORAGE`' },
   OUTPUT_STORAGE__blobServiceUri: { when: (s) => !s.OUTPUT_STORAGE && !!s.OUTPUT_STORAGE__queueServiceUri, says: 'required without `OUTPUT_STORAGE`' },
   AZURE_CLIENT_ID: { when: (s) => s.CREDENTIAL_TYPE === 'federated', says: 'required for `federated`' },
+  METRICS_FILE: { when: (s) => s.METRICS_EXPORTER === 'file', says: 'required for `METRICS_EXPORTER=file`' },
+  APPLICATIONINSIGHTS_CONNECTION_STRING: { when: (s) => s.METRICS_EXPORTER === 'azure-monitor', says: 'required for `METRICS_EXPORTER=azure-monitor`' },
 };
 
 /** The environment's settings, validated: loadSettings turns the result into `Settings`. */

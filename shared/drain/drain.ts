@@ -23,6 +23,8 @@ import { emptyReport, record, summaryLine, type DrainReport } from './report.js'
 import { StopRules } from './stopRules.js';
 import { failedRun, recordRun, runOf } from './runStatus.js';
 import type { RunStatus } from '../outbox/mailboxStatus.js';
+import { emitRunMetrics } from '../metrics/runMetrics.js';
+import type { FinishedRun } from '../metrics/runMeasurements.js';
 
 export { isComplete, summaryLine, type DrainReport } from './report.js';
 
@@ -54,32 +56,42 @@ export interface DrainOptions {
  * what the run did to the folder's status (mailboxStatus.ts) as it ends, a
  * failed run included; a run that found another drain at work writes nothing.
  * A run that held the lease writes it before releasing the lease, so that the
- * next drain's status always lands after this one's.
+ * next drain's status always lands after this one's. Every run that writes a
+ * status emits its metrics (shared/metrics/), flushed before this returns: the
+ * Functions path and the command line both come through here.
  */
 export async function drain(settings: Settings, logger: Logger, options: DrainOptions = {}): Promise<DrainReport> {
   const startedAt = new Date();
   const outbox = Outbox.open(settings.output.storage, settings.output, () => storageCredential(settings));
-  const run = { recorded: false };
+  const run: RunFacts = { mailbox: settings.mailbox, folder: settings.folder, startedAt, failed: 0, throttledMs: 0 };
   const writeStatus = async (status: RunStatus) => {
-    run.recorded = true;
+    run.status = status;
     await recordRun(outbox, settings, status, logger);
   };
   try {
-    return await drainWith(outbox, settings, logger, options, { startedAt, writeStatus });
+    return await drainWith(outbox, settings, logger, options, run, writeStatus);
   } catch (error) {
-    if (!run.recorded) await writeStatus(failedRun(error, startedAt));
+    if (!run.status) await writeStatus(failedRun(error, startedAt));
     throw error;
+  } finally {
+    // Flushed before the caller goes on: Flex Consumption may freeze the instance once the invocation returns.
+    if (run.status) await emitRunMetrics(settings, { ...run, status: run.status }, logger);
   }
 }
+
+/** What the run's metrics need (FinishedRun), filled in as the drain gets there; the status last. */
+type RunFacts = Omit<FinishedRun, 'status'> & { startedAt: Date; status?: RunStatus };
 
 async function drainWith(
   outbox: Outbox,
   settings: Settings,
   logger: Logger,
   options: DrainOptions,
-  run: { startedAt: Date; writeStatus: (status: RunStatus) => Promise<void> },
+  run: RunFacts,
+  writeStatus: (status: RunStatus) => Promise<void>,
 ): Promise<DrainReport> {
   const app = await (options.credentials ?? new CredentialCache()).get(settings, logger);
+  run.credentialExpiresOn = app.expiresOn;
   const mailbox = await Mailbox.open(settings, (o) => app.mailboxToken(logger, o), logger);
   // The lease and every id name the folder as the server spells it, so the mailbox is opened first.
   const report = emptyReport({ mailbox: settings.mailbox, folder: mailbox.folder, queueUrl: outbox.queueUrl, containerUrl: outbox.containerUrl });
@@ -107,10 +119,13 @@ async function drainWith(
       try {
         await drainFolder(ctx, stop, report);
       } catch (error) {
-        await run.writeStatus(failedRun(error, run.startedAt));
+        await writeStatus(failedRun(error, run.startedAt));
         throw error;
+      } finally {
+        report.throttledMs = run.throttledMs = mailbox.throttledMs;
+        run.failed = report.failed.length;
       }
-      await run.writeStatus(runOf(report, run.startedAt));
+      await writeStatus(runOf(report, run.startedAt));
     } finally {
       await lease.release();
     }

@@ -20,6 +20,8 @@ export interface DrainReport {
   stop?: StopCause;
   /** INTERNALDATE of the oldest message the drain leaves in the folder, when it leaves any and the server said. */
   oldestLeft?: Date;
+  /** Milliseconds the drain waited because Exchange throttled it. */
+  throttledMs: number;
   queueUrl: string;
   containerUrl: string;
 }
@@ -39,7 +41,7 @@ export function isComplete(report: DrainReport): boolean {
 }
 
 export function emptyReport(where: { mailbox: string; folder: string; queueUrl: string; containerUrl: string }): DrainReport {
-  return { ...where, skipped: false, found: 0, handedOff: [], quarantined: [], failed: [], notAttempted: 0 };
+  return { ...where, skipped: false, found: 0, handedOff: [], quarantined: [], failed: [], notAttempted: 0, throttledMs: 0 };
 }
 
 /** Adds a step's results to the report, and logs each. */

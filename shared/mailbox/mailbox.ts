@@ -67,6 +67,11 @@ export class Mailbox {
     return this.session.uidValidity;
   }
 
+  /** Milliseconds this mailbox's session has waited out Exchange's throttling. */
+  get throttledMs(): number {
+    return this.session.throttledMs;
+  }
+
   /** UIDs and sizes of the messages to drain, oldest first. */
   async pending(): Promise<PendingMessage[]> {
     return (await this.inventory()).pending;

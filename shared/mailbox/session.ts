@@ -39,6 +39,8 @@ export class ImapSession {
   uidValidity = 0;
   /** The folder's path as the server knows it (INBOX in capitals; others as LIST spells them). */
   folder: string;
+  /** Milliseconds waited because Exchange throttled a command, imapflow's own waits included. */
+  throttledMs = 0;
 
   private constructor(
     private readonly settings: Settings,
@@ -102,6 +104,7 @@ export class ImapSession {
           // imapflow has usually waited already (it records throttleWaited); otherwise wait here.
           const waited = (error as { throttleWaited?: number }).throttleWaited ?? 0;
           const wait = Math.max(0, (explained.retryAfterMs ?? 0) - waited);
+          this.throttledMs += waited + wait;
           this.logger.info(`Exchange is throttling; trying again in ${wait} ms.`);
           await new Promise((resolve) => setTimeout(resolve, wait));
         } else {

@@ -1,5 +1,8 @@
 import { after, before, beforeEach, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import functions, { type Timer } from '@azure/functions';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { QueueServiceClient } from '@azure/storage-queue';
@@ -112,6 +115,38 @@ test('a failed drain logs what to do and records it in the status; the invocatio
   assert.equal(status?.lastRun.outcome, 'failed');
   assert.equal(status?.lastRun.error?.code, 'KEYVAULT_NOT_FOUND');
   assert.match(status?.lastRun.error?.remedy ?? '', /Store the client secret/);
+});
+
+test("each invocation's drain has emitted the mailbox's metrics when it returns, a failed drain's with its code", async () => {
+  await stack.reseed((await seededDemo()).messages.slice(0, 2));
+  const dir = mkdtempSync(join(tmpdir(), 'mail-drain-fn-metrics-'));
+  const file = join(dir, 'metrics.jsonl');
+  const runsOf = () =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { name: string; attributes: Record<string, string>; value: number })
+      .filter((l) => l.name === 'mail_drain.runs');
+  try {
+    let restore = withAppSettings({ ...stack.settings, METRICS_EXPORTER: 'file', METRICS_FILE: file });
+    try {
+      await drainMailbox(request(), invocation().context, credentials);
+    } finally {
+      restore();
+    }
+    assert.deepEqual(runsOf().map((r) => r.attributes), [{ mailbox: stack.mailbox.toLowerCase(), folder: 'INBOX', outcome: 'completed' }]);
+
+    restore = withAppSettings({ ...stack.settings, CLIENT_SECRET_NAME: 'deleted-secret', METRICS_EXPORTER: 'file', METRICS_FILE: file });
+    try {
+      await drainMailbox(request(), invocation().context, new CredentialCache());
+    } finally {
+      restore();
+    }
+    assert.deepEqual(runsOf().at(-1)?.attributes, { mailbox: stack.mailbox.toLowerCase(), folder: 'INBOX', outcome: 'failed', error_code: 'KEYVAULT_NOT_FOUND' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await stack.drainQueue();
 });
 
 test('a request the deployment cannot serve is dropped with a log line, not retried: malformed, or for a mailbox not (or no longer) in MAILBOXES', async () => {

@@ -24,10 +24,8 @@ const HOST_SETTINGS: ReadonlySet<string> = new Set([
   'AzureWebJobsStorage__blobServiceUri',
   // host.json's Function log level, from the same parameter as LOG_LEVEL:
   'AzureFunctionsJobHost__logging__logLevel__Function',
-  // Telemetry of the host and the Node worker:
-  'APPLICATIONINSIGHTS_CONNECTION_STRING',
-  // Entra ID authentication for telemetry, since the component disables local auth:
-  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+  // (APPLICATIONINSIGHTS_CONNECTION_STRING and _AUTHENTICATION_STRING are the host's telemetry too, but
+  // the metrics read them, so settingsSchema.ts declares them.)
 ]);
 
 /**

@@ -83,7 +83,7 @@ describe('azure.yaml (azd up)', () => {
     const file = JSON.parse(readFileSync(join(repoRoot, 'infra/main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: unknown }> };
     const given = Object.keys(file.parameters);
     assert.deepEqual(given.filter((name) => !main.params.some((p) => p.name === name)), [], 'parameters main.bicep does not declare');
-    assert.deepEqual(main.params.filter((p) => !p.defaultValue && !given.includes(p.name)).map((p) => p.name), [], 'required parameters not given');
+    assert.deepEqual(main.params.filter((p) => !p.defaultValue && !p.type.endsWith('?') && !given.includes(p.name)).map((p) => p.name), [], 'required parameters not given');
     assert.equal(file.parameters.location?.value, '${AZURE_LOCATION}');
     assert.equal((file.parameters.tags?.value as Record<string, string>)['azd-env-name'], '${AZURE_ENV_NAME}');
     for (const [name, { value }] of Object.entries(file.parameters)) {

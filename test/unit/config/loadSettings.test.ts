@@ -155,6 +155,29 @@ const CASES: { [K in SettingName]: Case } = {
     refuses: [['http://login.microsoftonline.com', 'must start with https://'], ['login.microsoftonline.us', 'is not a URL']],
   },
   LOG_LEVEL: { read: (s) => s.logLevel, unset: 'info', accepts: [['debug', 'debug'], ['warn', 'warn'], ['error', 'error']], refuses: [['verbose', 'must be one of debug, info, warn, error'], ['INFO', 'must be one of debug, info, warn, error']] },
+  METRICS_EXPORTER: {
+    with: { METRICS_FILE: 'metrics.jsonl', APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=k' },
+    read: (s) => s.metrics.exporter,
+    // auto: Application Insights when the host has its connection string.
+    unset: 'azure-monitor',
+    accepts: [['file', 'file'], ['console', 'console'], ['none', 'none'], ['azure-monitor', 'azure-monitor']],
+    refuses: [['otlp', 'must be one of auto, azure-monitor, file, console, none']],
+  },
+  METRICS_FILE: { with: { METRICS_EXPORTER: 'file' }, read: (s) => s.metrics, unset: 'missing', accepts: [['out/m.jsonl', { exporter: 'file', file: 'out/m.jsonl' }]], refuses: [] },
+  APPLICATIONINSIGHTS_CONNECTION_STRING: {
+    read: (s) => s.metrics,
+    // auto without it: no metrics.
+    unset: { exporter: 'none' },
+    accepts: [['InstrumentationKey=k;IngestionEndpoint=https://x', { exporter: 'azure-monitor', connectionString: 'InstrumentationKey=k;IngestionEndpoint=https://x' }]],
+    refuses: [],
+  },
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: {
+    with: { APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=k' },
+    read: (s) => s.metrics.exporter === 'azure-monitor' && s.metrics.clientId,
+    unset: undefined,
+    accepts: [[`ClientId=${GUID};Authorization=AAD`, GUID]],
+    refuses: [['ClientId=abc;Authorization=AAD', 'is not ClientId=<GUID>;Authorization=AAD']],
+  },
 };
 
 const fixOf = (name: SettingName) => declaredSettings.find((s) => s.name === name)!.fix;
