@@ -43,7 +43,8 @@ param backlogMinutes int = 60
 @minValue(0)
 param credentialExpiryWarningDays int = 30
 
-// Codes whose remedy needs a person (shared/errors/remedies*, passes: false); test/infra/alerts.test.ts keeps the two lists equal.
+// Codes a drain can end with whose remedy needs a person (shared/errors/remedies*, passes: false; not replay's and
+// redrive's own, operateRemedies.ts); test/infra/alerts.test.ts keeps the two lists equal.
 // The others (throttling, a token expiring mid-drain, Storage or Entra briefly down) pass by themselves.
 var codesNeedingAPerson = [
   'CREDENTIAL_EXPIRED'
@@ -76,6 +77,25 @@ var codesNeedingAPerson = [
   'STORAGE_FORBIDDEN'
   'STORAGE_QUEUE_NOT_FOUND'
 ]
+
+// A log alert's window (windowSize) takes only these durations; a rule whose minutes fall between two
+// looks over the next longer one and keeps to its minutes in its query (ago()).
+var windowSizes = [
+  { minutes: 5, duration: 'PT5M' }
+  { minutes: 10, duration: 'PT10M' }
+  { minutes: 15, duration: 'PT15M' }
+  { minutes: 30, duration: 'PT30M' }
+  { minutes: 45, duration: 'PT45M' }
+  { minutes: 60, duration: 'PT1H' }
+  { minutes: 120, duration: 'PT2H' }
+  { minutes: 180, duration: 'PT3H' }
+  { minutes: 240, duration: 'PT4H' }
+  { minutes: 300, duration: 'PT5H' }
+  { minutes: 360, duration: 'PT6H' }
+  { minutes: 1440, duration: 'P1D' }
+  { minutes: 2880, duration: 'P2D' }
+]
+var heartbeatWindow = first(filter(windowSizes, w => w.minutes >= heartbeatMinutes)).duration
 
 // The enabled mailbox folders, keyed as the metrics key them: the address in lower case, INBOX in any case as INBOX.
 var withDefaults = map(mailboxes, m => union({ folder: mailFolder, enabled: true }, m))
@@ -139,7 +159,7 @@ var rules = [
     description: 'No drain of this mailbox folder completed in the last ${heartbeatMinutes} minutes, or the function never ran at all. Run `mail-drain status --mailbox <address>` for its last run and error; check in the portal that the function app runs (requestDrains on its timer, drainMailbox on the drain requests queue) and look for a backlog or failures alert of the same mailbox. README: Metrics and alerts.'
     severity: 1
     frequency: 'PT5M'
-    window: 'PT${heartbeatMinutes}M'
+    window: heartbeatWindow
     query: replace(replace(queries.heartbeat, '{deployed}', deployedTable), '{heartbeatMinutes}', string(heartbeatMinutes))
     aggregation: 'Total'
     measure: 'missing'
@@ -154,14 +174,16 @@ var rules = [
     description: 'A drain quarantined a message it can never hand off (unparseable, too large, or failing MAX_ATTEMPTS times): its raw bytes are in Blob storage and a notice with the reason is on the <OUTPUT_QUEUE>-poison queue; the mail itself is in FAILED_FOLDER. Read the notice, deal with the message, and delete the notice. README: Delivery guarantee.'
     severity: 2
     frequency: 'PT5M'
-    window: 'PT5M'
+    // 15 minutes, not 5: a data point ingested a few minutes late still falls in a window; stateful
+    // (autoMitigate), so the overlapping windows notify once and the alert resolves when they pass.
+    window: 'PT15M'
     query: queries.quarantine
     aggregation: 'Total'
     measure: 'quarantined'
     operator: 'GreaterThan'
     threshold: 0
     dimensions: splitByMailbox
-    autoMitigate: false
+    autoMitigate: true
   }
   {
     name: 'credential'
@@ -184,7 +206,7 @@ var rules = [
     description: 'The oldest message left in this mailbox folder at the end of its last run is older than ${backlogMinutes} minutes. A large backlog drains run after run (follow-up requests); if it does not shrink, run `mail-drain status --mailbox <address>` for the reason (failed hand-offs, Storage down, throttling) and see the failures alert. README: Metrics and alerts.'
     severity: 2
     frequency: 'PT5M'
-    window: 'PT${heartbeatMinutes}M'
+    window: heartbeatWindow
     query: queries.backlog
     aggregation: 'Maximum'
     measure: 'oldestMinutes'
@@ -199,7 +221,7 @@ var rules = [
     description: 'Drains of this mailbox folder fail (or stop) with an error code that does not pass by itself, or with a bug (no code). The code is a dimension of the alert: look it up in the README (Troubleshooting) for what to do, or run `mail-drain status --mailbox <address>` and `mail-drain doctor` for the error and its remedy.'
     severity: 1
     frequency: 'PT5M'
-    window: 'PT5M'
+    window: 'PT15M'
     query: replace(queries.failures, '{codes}', codesList)
     aggregation: 'Total'
     measure: 'failures'

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { declaredSettings } from '../../shared/config/declaredSettings.js';
 import { REMEDIES } from '../../shared/errors/remedies.js';
+import { OPERATE_REMEDIES } from '../../shared/errors/remedies/operateRemedies.js';
 import { DIMENSIONS, METRICS } from '../../shared/metrics/metricNames.js';
 import { literalAt, propertyAt, type Value } from './support/bicep.js';
 import { moduleParams } from './support/checks.js';
@@ -35,7 +36,14 @@ const RULES = (rulesValue.kind === 'array' ? rulesValue.items : []).map((rule) =
   query: propertyAt(rule, 'query')!.node.text,
   measure: literalAt(rule, 'measure') as string,
   dimensions: propertyAt(rule, 'dimensions')!.node.text,
+  frequency: literalAt(rule, 'frequency') as string,
+  window: propertyAt(rule, 'window')!.node.text,
 }));
+
+/** The durations a log alert accepts as its window (windowSize) and its evaluation frequency, in minutes. */
+const WINDOW_MINUTES: Record<string, number> = {
+  PT1M: 1, PT5M: 5, PT10M: 10, PT15M: 15, PT30M: 30, PT45M: 45, PT1H: 60, PT2H: 120, PT3H: 180, PT4H: 240, PT5H: 300, PT6H: 360, P1D: 1440, P2D: 2880,
+};
 
 const METRIC_NAMES = new Set<string>(Object.values(METRICS).map((m) => m.name));
 const DIMENSION_NAMES = new Set<string>(Object.values(DIMENSIONS));
@@ -93,8 +101,9 @@ describe('alerts (issue 12)', () => {
   test('the failures rule lists exactly the codes whose remedy needs a person (shared/errors/remedies*)', () => {
     const list = varOf('codesNeedingAPerson');
     const codes = (list.kind === 'array' ? list.items : []).map((i) => (i.kind === 'string' ? i.value : i.node.text));
+    // replay's and redrive's own codes never end a drain: they are not in the list.
     const needPerson = Object.entries(REMEDIES)
-      .filter(([, r]) => !r.passes)
+      .filter(([code, r]) => !r.passes && !(code in OPERATE_REMEDIES))
       .map(([code]) => code);
     assert.deepEqual([...codes].sort(), [...needPerson].sort());
     assert.ok(!codes.includes('IMAP_TOKEN_EXPIRED') && !codes.includes('IMAP_THROTTLED'), 'not the ones that pass by themselves');
@@ -134,6 +143,30 @@ describe('alerts (issue 12)', () => {
     assert.equal(moduleDefault?.kind === 'number' && moduleDefault.value, 3 * Number(every[1]));
     const drainSchedule = main.params.find((p) => p.name === 'drainSchedule')?.defaultValue;
     assert.equal(drainSchedule?.kind === 'string' && drainSchedule.value, schedule, 'the template schedules as the code does');
+  });
+
+  test('every window and frequency is a duration log alerts accept, and no window is shorter than its frequency', () => {
+    // A window of 'PT20M' would fail the deployment: the heartbeat's minutes are rounded up to the next accepted window.
+    const sizes = varOf('windowSizes');
+    const table = (sizes.kind === 'array' ? sizes.items : []).map((i) => ({ minutes: literalAt(i, 'minutes') as number, duration: literalAt(i, 'duration') as string }));
+    for (const { minutes, duration } of table) assert.equal(WINDOW_MINUTES[duration], minutes, `${duration} is an accepted window of ${minutes} minutes`);
+    assert.deepEqual(table.map((t) => t.minutes), [...table.map((t) => t.minutes)].sort((a, b) => a - b), 'ascending, so the first that fits is the shortest');
+    const heartbeat = alerts.params.find((p) => p.name === 'heartbeatMinutes')!;
+    const bound = (name: string) => Number(heartbeat.decorators.find((d) => d.name === name)!.node.text.match(/\((\d+)\)/)![1]);
+    assert.ok(table[0]!.minutes <= bound('minValue') && table.at(-1)!.minutes >= bound('maxValue'), 'every heartbeatMinutes allowed has a window');
+    assert.match(varOf('heartbeatWindow').node.text, /first\(filter\(windowSizes, w => w\.minutes >= heartbeatMinutes\)\)\.duration/);
+    assert.match(QUERIES.heartbeat!, /ago\(\{heartbeatMinutes\}m\)/, 'the query keeps to the minutes asked for inside the longer window');
+    for (const rule of RULES) {
+      const frequency = WINDOW_MINUTES[rule.frequency];
+      assert.ok(frequency, `${rule.name}: frequency ${rule.frequency} is accepted`);
+      if (rule.window === 'heartbeatWindow') {
+        assert.ok(frequency <= table[0]!.minutes, `${rule.name}: its frequency fits the shortest window`);
+        continue;
+      }
+      const window = WINDOW_MINUTES[rule.window.replace(/'/g, '')];
+      assert.ok(window, `${rule.name}: window ${rule.window} is accepted`);
+      assert.ok(window >= frequency, `${rule.name}: window ${rule.window} >= frequency ${rule.frequency}`);
+    }
   });
 
   test('the action group mails the address and optionally calls the webhook, and exists only when one is given', () => {
