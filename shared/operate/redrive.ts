@@ -30,8 +30,14 @@ import { mailboxesOf, Outboxes, rawBlobs, settingsOf } from './storedMail.js';
 
 const QUARANTINE_PREFIX = 'quarantine/';
 
-/** Metadata a redriven copy carries: when, and the UID and id the mail has in the drained folder. */
-const MARK = { at: 'redrivenat', uid: 'redrivenuid', as: 'redrivenas' } as const;
+/**
+ * Metadata a redriven copy carries. Before the move: when, and the UID the mail
+ * had in FAILED_FOLDER (`from`). After it: `moved`, and the UID and id the mail
+ * has in the drained folder. A copy with `from` but not `moved` belongs to a
+ * redrive that stopped around its move: its mail is never handed off from the
+ * copy, which the drain may have done under the new id already.
+ */
+const MARK = { at: 'redrivenat', from: 'redrivenfrom', moved: 'redrivenmoved', uid: 'redrivenuid', as: 'redrivenas' } as const;
 
 export interface RedriveOptions {
   /** This quarantined id only; otherwise every quarantined copy of the mailboxes (all, or `mailbox`). */
@@ -132,7 +138,7 @@ async function redriveFolder(one: Settings, copies: Copy[], logger: Logger, cred
   const fresh: Copy[] = [];
   const stored: Stored[] = [];
   for (const copy of copies) {
-    if (copy.metadata[MARK.at]) {
+    if (copy.metadata[MARK.moved]) {
       const state = await redrivenState(copy, dryRun);
       if ('outcome' in state) results.push(state);
       else stored.push(state);
@@ -184,16 +190,27 @@ async function redriveOne(
   const { drained, failedFolder, inFailed, inDrained } = imap;
   const quarantined = inFailed.take(copy);
   if (quarantined) {
+    // Said before the move: a redrive that stops between the move and its mark must not hand the mail off from the copy next time.
+    await mark(copy, { [MARK.at]: new Date().toISOString(), [MARK.from]: String(quarantined.uid) });
     const moved = await failedFolder.moveTo(quarantined.uid, drained.folder);
     const newId = moved.uid === undefined ? undefined : messageKey(one.mailbox, drained.folder, moved.uidValidity ?? drained.uidValidity, moved.uid);
-    await mark(copy, moved.uid, newId);
+    await markMoved(copy, moved.uid, newId);
     return result(copy, 'movedBack', `moved from ${one.failedFolder} (UID ${quarantined.uid}) back to ${drained.folder}${moved.uid ? ` as UID ${moved.uid}` : ''}; the next drain hands it off under a new id; the quarantined copy is kept until then`);
   }
   // Moved back by a run that ended before it could mark the copy, or by a person.
   const back = inDrained.take(copy);
   if (back) {
-    await mark(copy, back.uid, messageKey(one.mailbox, drained.folder, drained.uidValidity, back.uid));
+    await markMoved(copy, back.uid, messageKey(one.mailbox, drained.folder, drained.uidValidity, back.uid));
     return result(copy, 'movedBack', `already back in ${drained.folder} as UID ${back.uid}; marked, the quarantined copy is kept until the next drain hands it off`);
+  }
+  if (copy.metadata[MARK.from]) {
+    // An earlier redrive moved it (UID from) and stopped before it could mark the copy; since then a drain handed it
+    // off under a new id, or a person removed it. A hand-off from the copy could send it twice: keep the copy instead.
+    return result(
+      copy,
+      'waiting',
+      `a redrive at ${copy.metadata[MARK.at]} stopped while it moved the mail (UID ${copy.metadata[MARK.from]} in ${one.failedFolder}), which is in neither folder now: a drain has handed it off or a person removed it; the copy is kept: delete ${copy.name} once you have seen the mail handed off`,
+    );
   }
   // Not in the mailbox any more: handed off from the quarantined bytes, under the id it was quarantined with.
   const raw = await copy.outbox.blobs.read(copy.name);
@@ -247,9 +264,16 @@ async function followUp({ copy, since, what }: Stored, folder: string, waiting: 
   return result(copy, 'deleted', `${since}, ${what}: quarantined copy deleted`);
 }
 
-function mark(copy: Copy, uid: number | undefined, newId: string | undefined): Promise<void> {
-  return copy.outbox.blobs.mark(copy.name, copy.metadata, {
-    [MARK.at]: new Date().toISOString(),
+/** Adds to the copy's metadata (in Storage and here). */
+async function mark(copy: Copy, metadata: Record<string, string>): Promise<void> {
+  await copy.outbox.blobs.mark(copy.name, copy.metadata, metadata);
+  copy.metadata = { ...copy.metadata, ...metadata };
+}
+
+function markMoved(copy: Copy, uid: number | undefined, newId: string | undefined): Promise<void> {
+  return mark(copy, {
+    ...(!copy.metadata[MARK.at] && { [MARK.at]: new Date().toISOString() }),
+    [MARK.moved]: 'true',
     ...(uid !== undefined && { [MARK.uid]: String(uid) }),
     ...(newId && { [MARK.as]: newId }),
   });

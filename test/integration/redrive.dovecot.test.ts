@@ -259,4 +259,41 @@ describe('mail-drain redrive against Dovecot and Azurite', { skip: dovecotAvaila
     assert.match(cleanup.output, /listed: .*handed off as [0-9a-f]{64}: the copy would be deleted/);
     assert.equal((await quarantined(mailbox)).size, 1, 'a dry run deletes nothing');
   });
+  test('a redrive that stopped between its move and its mark, with a drain since: the mail is not handed off a second time from its copy', async () => {
+    const mailbox = 'redrive-interrupted@contoso.example';
+    const copies = await quarantinedMailbox(mailbox, 1);
+    const [id] = [...copies.keys()];
+    const [inFailed] = await dovecot.messages(mailbox, 'Failed');
+    // What the interrupted redrive left: the copy says it is moving the mail, the move happened, the mark after it did not.
+    const copyBlob = container.getBlockBlobClient(`quarantine/${id}/raw.eml`);
+    await copyBlob.setMetadata({ ...copies.get(id!)!.metadata, redrivenat: new Date().toISOString(), redrivenfrom: String(inFailed!.uid) });
+    await dovecot.doveadm(['move', '-u', mailbox, 'INBOX', 'mailbox', 'Failed', 'all']);
+    const drained = await runCli(['drain'], envFor(mailbox, RAISED_LIMIT));
+    assert.equal(drained.code, EXIT.ok, drained.output);
+    assert.equal((await stack.drainQueue()).length, 1, 'the drain handed the moved mail off');
+
+    for (const run of [1, 2]) {
+      const { code, output } = await runCli(['redrive'], envFor(mailbox, RAISED_LIMIT));
+      assert.equal(code, EXIT.ok, `run ${run}: ${output}`);
+      assert.match(output, new RegExp(`${id}  waiting: .*a redrive at .* stopped while it moved the mail \\(UID ${inFailed!.uid} in Failed\\)`));
+      assert.deepEqual(await stack.drainQueue(), [], `run ${run}: nothing handed off from the copy`);
+      assert.equal((await quarantined(mailbox)).size, 1, `run ${run}: the copy is kept`);
+    }
+  });
+
+  test('a redrive that marked the copy and stopped before its move: the next redrive moves the mail back', async () => {
+    const mailbox = 'redrive-unmoved@contoso.example';
+    const copies = await quarantinedMailbox(mailbox, 1);
+    const [id] = [...copies.keys()];
+    const [inFailed] = await dovecot.messages(mailbox, 'Failed');
+    await container.getBlockBlobClient(`quarantine/${id}/raw.eml`).setMetadata({ ...copies.get(id!)!.metadata, redrivenat: new Date().toISOString(), redrivenfrom: String(inFailed!.uid) });
+
+    const { code, output } = await runCli(['redrive'], envFor(mailbox, RAISED_LIMIT));
+    assert.equal(code, EXIT.ok, output);
+    assert.match(output, new RegExp(`${id}  movedBack: .*moved from Failed \\(UID ${inFailed!.uid}\\) back to INBOX`));
+    assert.equal((await dovecot.messages(mailbox, 'Failed')).length, 0);
+    assert.equal((await dovecot.messages(mailbox, 'INBOX')).length, 1);
+    assert.equal((await quarantined(mailbox)).get(id!)!.metadata.redrivenmoved, 'true');
+    assert.deepEqual(await stack.drainQueue(), [], 'moved back, not handed off from the copy');
+  });
 });
