@@ -38,6 +38,15 @@ test('package.json exports ./consumer with its types, from dist/', { timeout: 24
     assert.ok(existsSync(join(project, 'dist/shared/consumer', file)), `the build emitted no dist/shared/consumer/${file}`);
   }
 
+  // npm pack (what a consumer's app installs, README "Consuming it"): the library and its types, not the tests or the local stack.
+  const packed = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: project, encoding: 'utf8' });
+  assert.equal(packed.status, 0, packed.stderr);
+  const files = (JSON.parse(packed.stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
+  for (const file of ['dist/shared/consumer/index.js', 'dist/shared/consumer/index.d.ts', 'dist/shared/contract/queueMessage.js', 'package.json']) {
+    assert.ok(files.includes(file), `npm pack leaves out ${file}`);
+  }
+  assert.deepEqual(files.filter((f) => /^dist\/(test|local|bench|scripts|examples)\/|\.map$/.test(f)), [], 'npm pack ships only the library and the functions');
+
   // Node: the subpath resolves, and exports what the README shows.
   const keys = run(['--input-type=module', '-e', "const m = await import('mail-drain/consumer'); console.log(Object.keys(m).sort().join(' '))"]).trim().split(' ');
   for (const name of ['readMailMessage', 'ConsumerError', 'isConsumerError', 'isDoctorProbe']) assert.ok(keys.includes(name), `mail-drain/consumer does not export ${name}: ${keys.join(', ')}`);
