@@ -19,12 +19,12 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-
-/** ExportResult of @opentelemetry/core (code 0: success), which the SDK's types name but we do not depend on. */
-type ExportResult = Parameters<Parameters<PushMetricExporter['export']>[1]>[0];
 import type { MetricsTarget, Settings } from '../config/settings.js';
 import { platformCredential } from '../identity/platformCredential.js';
 import { FileMetricExporter } from './fileMetricExporter.js';
+
+/** ExportResult of @opentelemetry/core (code 0: success), which the SDK's types name but we do not depend on. */
+type ExportResult = Parameters<Parameters<PushMetricExporter['export']>[1]>[0];
 
 /** A meter provider and what became of its exports: the SDK hands export failures to its diagnostics only. */
 export interface MetricsPipeline {

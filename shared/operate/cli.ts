@@ -13,12 +13,12 @@
  */
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
-import { describe, DrainError, isDrainError } from '../errors/errors.js';
+import { describe, isDrainError } from '../errors/errors.js';
 import { drain, isComplete, type DrainReport } from '../drain/drain.js';
 import { runDoctor } from './doctor.js';
 import { CredentialCache } from '../identity/credential.js';
 import { consoleSink, createLogger, routeAzureSdkLogs, type Logger } from '../errors/logger.js';
-import { forMailbox, type Settings } from '../config/settings.js';
+import type { Settings } from '../config/settings.js';
 import { Outbox } from '../outbox/outbox.js';
 import type { MailboxStatus } from '../outbox/mailboxStatus.js';
 import { storageCredential } from '../identity/storageCredential.js';
@@ -28,7 +28,7 @@ import { withSettingsFile } from '../config/withSettingsFile.js';
 import { replay, type ReplayResult } from './replay.js';
 import { quarantineSummaries, redrive, type QuarantineSummary, type RedriveResult } from './redrive.js';
 import { folderKey } from '../config/mailboxList.js';
-import { ID_PATTERN } from './storedMail.js';
+import { ID_PATTERN, mailboxesOf } from './storedMail.js';
 
 export const EXIT = { ok: 0, incomplete: 1, failed: 2, usage: 64 } as const;
 
@@ -120,7 +120,7 @@ export async function main(argv: string[], out: (line: string) => void = console
     settings = loadSettings(env);
     logger = createLogger(consoleSink, settings.logLevel);
     routeAzureSdkLogs(logger, settings.logLevel);
-    targets = command === 'replay' || command === 'redrive' ? [] : selected(settings, parsed.values.mailbox);
+    targets = command === 'replay' || command === 'redrive' ? [] : mailboxesOf(settings, parsed.values.mailbox, { enabledOnly: true });
   } catch (error) {
     print(...failure(TITLES[command], error));
     return EXIT.failed;
@@ -196,17 +196,6 @@ function misused(command: Command, values: { id?: string[]; since?: string; 'dry
   if (ids && since) return '--id and --since select differently: give one of them.';
   if (since !== undefined && Number.isNaN(Date.parse(since))) return `--since ${since} is not an ISO 8601 time (e.g. 2026-11-20T08:00:00Z).`;
   return undefined;
-}
-
-/** The enabled mailboxes, or the one `--mailbox` names (each of its folders), which must be configured. */
-function selected(settings: Settings, mailbox: string | undefined): Settings[] {
-  const chosen = mailbox
-    ? settings.mailboxes.filter((t) => t.mailbox.toLowerCase() === mailbox.trim().toLowerCase())
-    : settings.mailboxes.filter((t) => t.enabled);
-  if (mailbox && chosen.length === 0) {
-    throw new DrainError('SETTINGS_INVALID', `--mailbox ${mailbox} is not in MAILBOXES (${settings.mailboxes.map((t) => t.mailbox).join(', ')}): add it there, or name one of them.`);
-  }
-  return chosen.map((t) => forMailbox(settings, t));
 }
 
 /** `mail-drain status`: each mailbox's last run, read from beside its lease. */

@@ -50,9 +50,10 @@ export async function replay(settings: Settings, options: ReplayOptions): Promis
       limit(async (): Promise<ReplayResult> => {
         if ('error' in one) return { id: one.id, outcome: 'failed', error: one.error };
         try {
-          const outbox = outboxes.for(settingsOf(settings, one.identity));
+          const mailbox = settingsOf(settings, one.identity);
+          const outbox = outboxes.for(mailbox);
           if (options.dryRun) return { id: one.id, outcome: 'wouldSend', identity: one.identity, queueUrl: outbox.queueUrl };
-          const { viaBlob } = await replayOne(outbox, settingsOf(settings, one.identity), one.id, one.identity);
+          const { viaBlob } = await replayOne(outbox, mailbox, one.id, one.identity);
           return { id: one.id, outcome: 'sent', identity: one.identity, queueUrl: outbox.queueUrl, viaBlob };
         } catch (error) {
           return { id: one.id, outcome: 'failed', error };

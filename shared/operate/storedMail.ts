@@ -37,9 +37,14 @@ export class Outboxes {
   }
 }
 
-/** The configured mailboxes, or those `--mailbox` names (any case), which must be configured. */
-export function mailboxesOf(settings: Settings, mailbox: string | undefined): Settings[] {
-  const chosen = mailbox ? settings.mailboxes.filter((t) => t.mailbox.toLowerCase() === mailbox.trim().toLowerCase()) : settings.mailboxes;
+/**
+ * The folders `--mailbox` names (any case), which must be configured; without it
+ * every configured one, or (`enabledOnly`, as drain and status take them) every enabled one.
+ */
+export function mailboxesOf(settings: Settings, mailbox: string | undefined, { enabledOnly = false } = {}): Settings[] {
+  const chosen = mailbox
+    ? settings.mailboxes.filter((t) => t.mailbox.toLowerCase() === mailbox.trim().toLowerCase())
+    : settings.mailboxes.filter((t) => t.enabled || !enabledOnly);
   if (mailbox && chosen.length === 0) {
     throw new DrainError('SETTINGS_INVALID', `--mailbox ${mailbox} is not in MAILBOXES (${settings.mailboxes.map((t) => t.mailbox).join(', ')}): add it there, or name one of them.`);
   }

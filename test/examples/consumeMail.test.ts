@@ -13,7 +13,6 @@ import { TableClient } from '@azure/data-tables';
 import { EXIT } from '../../shared/operate/cli.js';
 import { runCli } from '../support/cli.js';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { QueueServiceClient } from '@azure/storage-queue';
 import { drain } from '../../shared/drain/drain.js';
 import { readMailMessage, isConsumerError, type ConsumedMail } from '../../shared/consumer/index.js';
 import { DOCTOR_PROBE } from '../../shared/contract/doctorProbe.js';
@@ -46,21 +45,7 @@ async function drainedItems(messages = seeded.messages, uidValidity = 1): Promis
   await stack.reseed(messages, { uidValidity });
   // flag: the mail stays in the folder, as it does when the server renumbers it.
   await drain(stack.settingsWith({ AFTER_PROCESSING: 'flag' }), capturingLogger().logger);
-  return queueItems();
-}
-
-/** Every item on the output queue, received and deleted. */
-async function queueItems(): Promise<Record<string, unknown>[]> {
-  const queue = QueueServiceClient.fromConnectionString(stack.azurite.connectionString).getQueueClient(stack.queueName);
-  const items: Record<string, unknown>[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
-    if (receivedMessageItems.length === 0) return items;
-    for (const m of receivedMessageItems) {
-      items.push(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')));
-      await queue.deleteMessage(m.messageId, m.popReceipt);
-    }
-  }
+  return stack.hostItems();
 }
 
 /** A consumer whose work is the sample's, recorded. */
@@ -101,7 +86,7 @@ test('each mail is processed once: every item, a replayed duplicate, and the sam
   // An operator ran mail-drain replay for one, rebuilt from its blobs: the same id again.
   const replayed = await runCli(['replay', '--id', String(first[2]!.id)], stack.settings);
   assert.equal(replayed.code, EXIT.ok, replayed.output);
-  const [again, ...more] = await queueItems();
+  const [again, ...more] = await stack.hostItems();
   assert.equal(more.length, 0);
   assert.equal(again!.id, first[2]!.id);
   await consumer.invoke(again);

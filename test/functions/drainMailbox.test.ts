@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import functions, { type Timer } from '@azure/functions';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
-import { QueueServiceClient } from '@azure/storage-queue';
 import { drainMailbox, requestDrains } from '../../functions/drainMailbox.js';
 import { requestFor, type DrainRequest } from '../../shared/fanout/drainRequests.js';
 import { Outbox } from '../../shared/outbox/outbox.js';
@@ -50,20 +49,6 @@ function withAppSettings(settings: Record<string, string>) {
   };
 }
 
-/** The control queue as the host hands its messages to the trigger: decoded, JSON as an object. */
-async function receiveRequests(): Promise<unknown[]> {
-  const queue = QueueServiceClient.fromConnectionString(stack.azurite.connectionString).getQueueClient(DRAIN_REQUESTS_QUEUE);
-  const items: unknown[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
-    if (receivedMessageItems.length === 0) return items;
-    for (const m of receivedMessageItems) {
-      items.push(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')));
-      await queue.deleteMessage(m.messageId, m.popReceipt);
-    }
-  }
-}
-
 /** A drain request for the stack's mailbox, as the timer sends it. */
 const request = () => requestFor({ mailbox: stack.mailbox, folder: 'INBOX' }, 'schedule');
 
@@ -80,7 +65,7 @@ test('the timer requests a drain of each enabled mailbox on the control queue; t
     const timerRun = invocation();
     await requestDrains(timer, timerRun.context);
     assert.ok(timerRun.lines.some((l) => /Requested a drain of 1 mailbox folder\(s\) on mail-drain-requests; 1 disabled in MAILBOXES/.test(l.text)), JSON.stringify(timerRun.lines));
-    const requests = await receiveRequests();
+    const requests = await stack.hostItems(DRAIN_REQUESTS_QUEUE);
     assert.deepEqual(requests.map((r) => ({ ...(r as object), requestedAt: undefined })), [{ mailbox: stack.mailbox, folder: 'INBOX', reason: 'schedule', requestedAt: undefined }]);
 
     const { context, lines } = invocation();
@@ -376,7 +361,7 @@ describe('function timeout', () => {
     }
     assert.equal(stack.imap.messages('INBOX').length, 2, 'nothing settled');
     assert.deepEqual(await stack.drainQueue(), []);
-    const followUps = await receiveRequests();
+    const followUps = await stack.hostItems(DRAIN_REQUESTS_QUEUE);
     assert.deepEqual(followUps.map((r) => [(r as DrainRequest).mailbox, (r as DrainRequest).folder, (r as DrainRequest).reason]), [[stack.mailbox, 'INBOX', 'followUp']]);
     const status = await statusOf();
     assert.equal(status?.lastRun.outcome, 'incomplete');

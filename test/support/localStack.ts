@@ -21,6 +21,8 @@ export interface TestStack extends LocalStack {
   drainQueue(queueName?: string): Promise<QueueMessage[]>;
   /** Receives and deletes every message on the poison queue. */
   drainPoisonQueue(): Promise<PoisonMessage[]>;
+  /** Receives and deletes every message on a queue, as the Functions host hands them to a trigger: base64 decoded, JSON parsed, not validated. */
+  hostItems(queueName?: string): Promise<Record<string, unknown>[]>;
   readBlob(url: string): Promise<Buffer>;
 }
 
@@ -43,6 +45,8 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   return Object.assign(stack, {
     settingsWith: (overrides = {}) => loadSettings({ ...stack.settings, ...overrides }),
     drainQueue: (queueName = stack.queueName) => receiveAll(queues.getQueueClient(queueName), decodeFromQueue),
+    hostItems: (queueName = stack.queueName) =>
+      receiveAll(queues.getQueueClient(queueName), (text) => JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as Record<string, unknown>),
     drainPoisonQueue: () =>
       receiveAll(queues.getQueueClient(`${stack.queueName}-poison`), (text) =>
         poisonMessageSchema.parse(JSON.parse(Buffer.from(text, 'base64').toString('utf8'))),
