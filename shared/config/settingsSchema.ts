@@ -94,7 +94,7 @@ const shape = {
   }),
   MAX_ATTEMPTS: format.wholeNumber(1, 100, 'is not a whole number from 1 to 100').default(5).register(settingDocs, {
     meaning:
-      "failures of one message's own (not Storage or the network being down), counted across runs, a drain that died while handing it off included, before it is quarantined",
+      "failures of one message's own (not Storage or the network being down), counted across runs, a drain that died while it alone was being handed off included, before it is quarantined",
     fix: 'a whole number from 1 to 100',
   }),
   OUTPUT_QUEUE: format.queueName().default('inbound-mail').register(settingDocs, {

@@ -143,7 +143,10 @@ async function drainFolder(ctx: StepContext, stop: StopRules, report: DrainRepor
   const { suspects, renumberedFrom } = await ledger.recover(ref.uidValidity, new Set(pending.map((m) => m.uid)));
   if (renumberedFrom !== undefined) warnRenumbered(renumberedFrom, ref.uidValidity, logger);
   if (suspects.size > 0) {
-    logger.warn(`${suspects.size} message(s) were being handed off when the last drain ended without finishing (UIDs ${[...suspects].join(',')}); each is tried alone now.`);
+    logger.warn(
+      `${suspects.size} message(s) were being handed off when a drain ended without finishing (UIDs ${[...suspects].join(',')}); ` +
+        'each is tried alone now, and a drain that dies then is counted against it.',
+    );
   }
   logger.info(`Draining ${pending.length} message(s) from ${ref.mailbox}/${ref.folder}`);
 

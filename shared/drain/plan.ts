@@ -51,7 +51,7 @@ export type StepKind = 'fetched' | 'streamed' | 'oversized';
  * One step of the drain: messages fetched, handed off and settled together.
  * `alone`: no other step is in flight beside it: a message streamed to
  * quarantine may hold the IMAP session for minutes, and a message that was in
- * flight when a drain died must be the only one a second death could be
+ * flight when a drain died must be the only one a death could be
  * counted against.
  */
 export interface Step {
@@ -62,8 +62,9 @@ export interface Step {
 
 /**
  * The steps, in order: messages too large to parse, streamed to quarantine one
- * by one; then messages that were in flight when a drain died, one at a time
- * (so that the one that kills the process is the only one counted again);
+ * by one; then the suspects (in flight when a drain died, not tried alone
+ * since), one at a time, so that a death counts only against the one message
+ * that was in flight (attemptLedger.ts);
  * then the rest in UID order: batches bounded by count and bytes, and each
  * message over STREAM_PARSE_BYTES a streamed step of its own where it falls.
  */

@@ -25,14 +25,16 @@ const RENEW_EVERY_MS = 10_000;
 
 export interface DrainState {
   uidValidity?: number;
-  /** Failed hand-offs per UID (under `uidValidity`), a drain that died during one included. */
+  /** Failed hand-offs per UID (under `uidValidity`), a drain that died while it alone was in flight included. */
   attempts: Record<string, number>;
   /**
    * UIDs being handed off, saved before the hand-off starts and cleared once it
    * ends: UIDs still here when the next drain starts were in flight when a drain
-   * died (out of memory, killed), and that counts as an attempt of theirs.
+   * died (out of memory, killed). See AttemptLedger.recover for what that counts.
    */
   inFlight: number[];
+  /** UIDs in flight at a death that have not been tried alone since: they are, before anything else. */
+  suspects: number[];
 }
 
 export class MailboxLease {
@@ -117,9 +119,14 @@ function parseState(content: Buffer): DrainState {
     return {
       uidValidity: typeof parsed.uidValidity === 'number' ? parsed.uidValidity : undefined,
       attempts: typeof parsed.attempts === 'object' && parsed.attempts !== null ? parsed.attempts : {},
-      inFlight: Array.isArray(parsed.inFlight) ? parsed.inFlight.filter((uid): uid is number => Number.isInteger(uid)) : [],
+      inFlight: uidsIn(parsed.inFlight),
+      suspects: uidsIn(parsed.suspects),
     };
   } catch {
-    return { attempts: {}, inFlight: [] };
+    return { attempts: {}, inFlight: [], suspects: [] };
   }
+}
+
+function uidsIn(value: unknown): number[] {
+  return Array.isArray(value) ? value.filter((uid): uid is number => Number.isInteger(uid)) : [];
 }

@@ -4,8 +4,11 @@ import assert from 'node:assert/strict';
 import { AttemptLedger, type LedgerStore } from '../../../shared/drain/attemptLedger.js';
 import type { HandOffResult } from '../../../shared/drain/handOff.js';
 import type { DrainState } from '../../../shared/outbox/mailboxLease.js';
+import type { MailMessage } from '../../../shared/contract/queueMessage.js';
 
 const failed = (uid: number, own: boolean): HandOffResult => ({ outcome: 'failed', uid, id: `id${uid}`, error: new Error('x'), own });
+/** The ledger reads only the outcome and the UID of a handed-off message. */
+const handedOff = (uid: number): HandOffResult => ({ outcome: 'handedOff', uid, message: {} as MailMessage, viaBlob: false });
 const quarantined = (uid: number): HandOffResult => ({ outcome: 'quarantined', uid, id: `id${uid}`, reason: 'max-attempts', detail: '', rawBlobUrl: null });
 
 /** A lease's state and every version of it that was saved. */
@@ -15,38 +18,101 @@ function store(state: DrainState): LedgerStore & { saved: DrainState[] } {
 }
 
 test('own failures count, passing ones never, and a settled message is forgotten', async () => {
-  const lease = store({ attempts: {}, inFlight: [] });
+  const lease = store({ attempts: {}, inFlight: [], suspects: [] });
   const ledger = new AttemptLedger(lease);
   await ledger.begin([1, 2, 3]);
   assert.deepEqual(lease.saved.at(-1)!.inFlight, [1, 2, 3], 'saved in flight before the hand-off');
   await ledger.settle([1, 2, 3], [failed(1, true), failed(2, false), quarantined(3)]);
-  assert.deepEqual(lease.saved.at(-1), { attempts: { 1: 1 }, inFlight: [] }, 'saved after the hand-off');
+  assert.deepEqual(lease.saved.at(-1), { attempts: { 1: 1 }, inFlight: [], suspects: [] }, 'saved after the hand-off');
   assert.equal(ledger.attemptsOf(2), 0, "Storage down is not the message's fault");
   await ledger.settle([1], [failed(1, true)]);
   assert.equal(ledger.attemptsOf(1), 2);
   await ledger.settle([1], [quarantined(1)]);
   assert.equal(ledger.attemptsOf(1), 0);
-  assert.deepEqual(lease.saved.at(-1), { attempts: {}, inFlight: [] });
+  assert.deepEqual(lease.saved.at(-1), { attempts: {}, inFlight: [], suspects: [] });
 });
 
-test('a drain that died mid-step: each UID in flight counts once, is returned to be tried alone, and that is saved', async () => {
-  const lease = store({ uidValidity: 7, attempts: { 2: 1, 9: 3 }, inFlight: [1, 2, 5] });
+test('a drain that died with several messages in flight counts against none: each is returned to be tried alone, and that is saved', async () => {
+  const lease = store({ uidValidity: 7, attempts: { 2: 1, 9: 3 }, inFlight: [1, 2, 5], suspects: [] });
   const ledger = new AttemptLedger(lease);
   const { suspects, renumberedFrom } = await ledger.recover(7, new Set([1, 2, 3]));
   assert.deepEqual([...suspects].sort(), [1, 2], 'UID 5 left the folder meanwhile');
   assert.equal(renumberedFrom, undefined);
-  assert.equal(ledger.attemptsOf(1), 1);
-  assert.equal(ledger.attemptsOf(2), 2);
+  assert.equal(ledger.attemptsOf(1), 0, 'which of three killed the drain is not known');
+  assert.equal(ledger.attemptsOf(2), 1, 'its own earlier failure still counts');
   assert.equal(ledger.attemptsOf(9), 0, 'counts of messages no longer in the folder are forgotten');
   // Saved at once: a drain that stops before its first step must not count the same death again.
-  assert.deepEqual(lease.saved, [{ uidValidity: 7, attempts: { 1: 1, 2: 2 }, inFlight: [] }]);
+  assert.deepEqual(lease.saved, [{ uidValidity: 7, attempts: { 2: 1 }, inFlight: [], suspects: [1, 2] }]);
   await ledger.recover(7, new Set([1, 2, 3]));
-  assert.equal(ledger.attemptsOf(1), 1, 'recovering twice counts once');
   assert.equal(lease.saved.length, 1, 'nothing changed, nothing saved');
 });
 
+test('a drain that died with one message alone in flight counts once against it, however often it recovers', async () => {
+  const lease = store({ uidValidity: 7, attempts: { 4: 2 }, inFlight: [4], suspects: [4, 6] });
+  const ledger = new AttemptLedger(lease);
+  const { suspects } = await ledger.recover(7, new Set([4, 6]));
+  assert.deepEqual([...suspects], [4, 6]);
+  assert.equal(ledger.attemptsOf(4), 3);
+  await ledger.recover(7, new Set([4, 6]));
+  assert.equal(ledger.attemptsOf(4), 3, 'recovering twice counts once');
+});
+
+test('suspects a drain died before trying stay suspects, and are no longer once tried, whatever the result', async () => {
+  const lease = store({ uidValidity: 7, attempts: {}, inFlight: [1, 2, 3], suspects: [] });
+  // The drain after the death takes them in, and is killed before it tries them.
+  await new AttemptLedger(lease).recover(7, new Set([1, 2, 3]));
+  const ledger = new AttemptLedger(lease);
+  const { suspects } = await ledger.recover(7, new Set([1, 2, 3]));
+  assert.deepEqual([...suspects], [1, 2, 3], 'still to be tried alone');
+  await ledger.begin([1]);
+  await ledger.settle([1], [quarantined(1)]);
+  await ledger.begin([2]);
+  await ledger.settle([2], [failed(2, false)]);
+  await ledger.begin([3]);
+  await ledger.abandon([3]);
+  assert.deepEqual(lease.saved.at(-1), { uidValidity: 7, attempts: {}, inFlight: [], suspects: [3] }, 'UID 3 was never tried');
+});
+
+test('deaths with whole batches in flight, run after run, never quarantine the mail at the head of the folder', async () => {
+  // Broke: every death counted against every message in flight, and the run after a death
+  // forgot its suspects as soon as it started; a kill loop that killed each run within its
+  // first steps counted five deaths against the first 19 messages in the folder, which were
+  // quarantined though they had been handed off.
+  const lease = store({ uidValidity: 7, attempts: {}, inFlight: [], suspects: [] });
+  const folder = new Set(Array.from({ length: 200 }, (_, i) => i + 1));
+  const maxAttempts = 5;
+  const quarantinedUids: number[] = [];
+  for (let run = 0; run < 12; run++) {
+    const ledger = new AttemptLedger(lease);
+    const { suspects } = await ledger.recover(7, folder);
+    // As drain() plans it: suspects alone first, then batches of 25 in UID order, three in flight.
+    const alone = [...suspects].sort((x, y) => x - y).map((uid) => [uid]);
+    const rest = [...folder].filter((uid) => !suspects.has(uid));
+    const batches = Array.from({ length: Math.ceil(rest.length / 25) }, (_, i) => rest.slice(i * 25, i * 25 + 25));
+    // Killed within the first three steps of every run, as the kill loop does.
+    const killAt = run % 3;
+    const steps = [...alone, ...batches];
+    for (let i = 0; i <= killAt && i < steps.length; i++) {
+      const uids = steps[i]!;
+      if (i === killAt) {
+        // The step being killed, with up to two batches beside it when it is not alone.
+        await ledger.begin(uids.length === 1 ? uids : steps.slice(i, i + 3).flat());
+        break;
+      }
+      await ledger.begin(uids);
+      const results = uids.map((uid) => (ledger.attemptsOf(uid) >= maxAttempts ? quarantined(uid) : handedOff(uid)));
+      quarantinedUids.push(...results.filter((r) => r.outcome === 'quarantined').map((r) => r.uid));
+      await ledger.settle(uids, results);
+      for (const uid of uids) folder.delete(uid);
+    }
+  }
+  assert.deepEqual(quarantinedUids, [], 'no message quarantined for deaths that were not its own');
+  const counted = Object.values(lease.state.attempts);
+  assert.ok(counted.every((n) => n < maxAttempts), `attempts ${JSON.stringify(lease.state.attempts)}`);
+});
+
 test('an abandoned step counts nothing; a new UIDVALIDITY clears the counts', async () => {
-  const lease = store({ uidValidity: 7, attempts: { 4: 2 }, inFlight: [] });
+  const lease = store({ uidValidity: 7, attempts: { 4: 2 }, inFlight: [], suspects: [] });
   const ledger = new AttemptLedger(lease);
   await ledger.begin([4]);
   await ledger.abandon([4]);
@@ -54,16 +120,16 @@ test('an abandoned step counts nothing; a new UIDVALIDITY clears the counts', as
   assert.deepEqual(lease.saved.at(-1)!.inFlight, []);
   const renumbered = await ledger.recover(8, new Set([4]));
   assert.equal(renumbered.renumberedFrom, 7);
-  assert.deepEqual(lease.state, { uidValidity: 8, attempts: {}, inFlight: [] });
+  assert.deepEqual(lease.state, { uidValidity: 8, attempts: {}, inFlight: [], suspects: [] });
 });
 
 test('abandon() never throws: Storage may be what went away', async () => {
-  const ledger = new AttemptLedger({ state: { attempts: {}, inFlight: [] }, save: async () => Promise.reject(new Error('503')) });
+  const ledger = new AttemptLedger({ state: { attempts: {}, inFlight: [], suspects: [] }, save: async () => Promise.reject(new Error('503')) });
   await ledger.abandon([4]);
 });
 
 test('steps in flight together: each adds its UIDs and removes only its own', async () => {
-  const lease = store({ attempts: {}, inFlight: [] });
+  const lease = store({ attempts: {}, inFlight: [], suspects: [] });
   const ledger = new AttemptLedger(lease);
   await ledger.begin([1, 2]);
   await ledger.begin([3]);
@@ -75,7 +141,7 @@ test('steps in flight together: each adds its UIDs and removes only its own', as
 });
 
 test('overlapping saves run one at a time, and each caller waits for a save that holds its change', async () => {
-  const state: DrainState = { attempts: {}, inFlight: [] };
+  const state: DrainState = { attempts: {}, inFlight: [], suspects: [] };
   const written: DrainState[] = [];
   let running = 0;
   let most = 0;
@@ -101,9 +167,9 @@ test('overlapping saves run one at a time, and each caller waits for a save that
 });
 
 test('a message left for the next run by a stopping drain (no result) is no longer in flight, and counts nothing', async () => {
-  const lease = store({ attempts: { 2: 1 }, inFlight: [] });
+  const lease = store({ attempts: { 2: 1 }, inFlight: [], suspects: [] });
   const ledger = new AttemptLedger(lease);
   await ledger.begin([1, 2]);
   await ledger.settle([1, 2], [quarantined(1)]);
-  assert.deepEqual(lease.saved.at(-1), { attempts: { 2: 1 }, inFlight: [] });
+  assert.deepEqual(lease.saved.at(-1), { attempts: { 2: 1 }, inFlight: [], suspects: [] });
 });
