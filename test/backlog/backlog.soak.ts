@@ -17,6 +17,7 @@ import { drain, isComplete } from '../../shared/drain/drain.js';
 import { decodeFromQueue } from '../../shared/contract/queueMessage.js';
 import { capturingLogger, startTestStack, type TestStack } from '../support/localStack.js';
 import { ensureDovecot, startDovecot, type Dovecot } from '../support/dovecot.js';
+import { exitPromptly } from '../support/exitPromptly.js';
 
 const MESSAGES = Number(process.env.BACKLOG_MESSAGES ?? 20_000);
 /** Runs before the loop gives up: a drain that stops early is run again, as the next timer tick would. */
@@ -78,3 +79,5 @@ test(`a backlog of ${MESSAGES} messages drains to empty, each message queued onc
   assert.equal(duplicates, 0, 'each once');
   assert.equal(left, 0, 'the inbox is empty');
 });
+
+exitPromptly();

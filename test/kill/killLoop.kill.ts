@@ -19,6 +19,7 @@ import { startDrainProcess, type DrainExit } from '../support/drainProcess.js';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../support/tcpFaults.js';
 import { checkPromise, Deliveries, listFolder, seedBulk, variedMessages, type MailboxMessage } from '../faults/deliveryPromise.js';
 import { prng } from '../support/prng.js';
+import { exitPromptly } from '../support/exitPromptly.js';
 
 const SEED = Number(process.env.KILL_LOOP_SEED ?? 20261121);
 const MESSAGES = Number(process.env.KILL_LOOP_MESSAGES ?? 2_000);
@@ -174,3 +175,5 @@ test(
     assert.equal(report.waiting + report.deliveredNotSettled, 0, 'the mailbox is empty');
   },
 );
+
+exitPromptly();
