@@ -61,8 +61,8 @@ export class AttemptLedger {
       this.state.suspects = [];
     }
     this.state.uidValidity = uidValidity;
-    const [alone] = this.state.inFlight;
-    if (this.state.inFlight.length === 1 && alone !== undefined && present.has(alone)) this.state.attempts[alone] = this.attemptsOf(alone) + 1;
+    const [alone, ...others] = this.state.inFlight;
+    if (alone !== undefined && others.length === 0 && present.has(alone)) this.state.attempts[alone] = this.attemptsOf(alone) + 1;
     const suspects = new Set([...this.state.suspects, ...this.state.inFlight].filter((uid) => present.has(uid)));
     for (const uid of Object.keys(this.state.attempts)) if (!present.has(Number(uid))) delete this.state.attempts[uid];
     this.state.inFlight = [];

@@ -112,6 +112,36 @@ test('a message that kills the drain mid-hand-off is tried alone, counted before
   assert.equal(stack.imap.messages('Failed').length, 1);
 });
 
+test('a drain killed in its first steps run after run, with runs that die before trying the suspects, quarantines none of the mail at the head of the folder', async () => {
+  // Broke: every death counted against every message in flight, and a run forgot its suspects
+  // as soon as it started; the kill loop quarantined the first 19 messages in the folder, which
+  // had been handed off. Here each killed run counts at most one message, so none reaches 5.
+  const messages = Array.from({ length: 30 }, (_, i) => plain(i + 1, `${'h'.repeat(998)}\r\n`.repeat(100)));
+  await stack.reseed(messages.map((raw) => ({ raw })));
+  const env = { ...stack.settings, ...stack.platformEnv, MAX_ATTEMPTS: '5', LOG_LEVEL: 'debug' };
+  let kills = 0;
+  for (let round = 0; round < 5; round++) {
+    // Killed as its first message is parsed: a whole batch, or the first suspect alone, in flight.
+    const child = startDrainProcess(env);
+    child.onLine((line) => /Parsing UID \d+ /.test(line) && child.kill());
+    if ((await child.exited).signal === 'SIGKILL') kills += 1;
+    await breakLeases();
+    // A run that takes the suspects in and stops before trying any (its time budget is spent).
+    const now = Date.now();
+    const stopped = await drain(stack.settingsWith({ MAX_ATTEMPTS: '5' }), capturingLogger().logger, { deadline: now, now: () => now });
+    assert.equal(stopped.handedOff.length + stopped.quarantined.length, 0, 'it tried nothing');
+  }
+  assert.equal(kills, 5);
+  const healed = await drain(stack.settingsWith({ MAX_ATTEMPTS: '5' }), capturingLogger().logger);
+  assert.ok(isComplete(healed), JSON.stringify(healed.failed));
+  assert.deepEqual(healed.quarantined, [], 'no message quarantined for deaths that were not its own');
+  assert.deepEqual(await stack.drainPoisonQueue(), []);
+  const queued = await stack.drainQueue();
+  assert.equal(new Set(queued.map((m) => m.uid)).size, 30, 'every message on the queue');
+  assert.equal(stack.imap.messages('INBOX').length, 0);
+  assert.equal(stack.imap.messages('Failed').length, 0);
+});
+
 test('a huge body of control characters goes to a blob instead of swelling six-fold inline in the JSON', async () => {
   const text = '\u0001\u0002\u001f'.repeat(400 * 1024);
   const raw = Buffer.from(`From: a@example.com\r\nSubject: controls\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${text}\r\n`);

@@ -4,11 +4,8 @@ import assert from 'node:assert/strict';
 import { AttemptLedger, type LedgerStore } from '../../../shared/drain/attemptLedger.js';
 import type { HandOffResult } from '../../../shared/drain/handOff.js';
 import type { DrainState } from '../../../shared/outbox/mailboxLease.js';
-import type { MailMessage } from '../../../shared/contract/queueMessage.js';
 
 const failed = (uid: number, own: boolean): HandOffResult => ({ outcome: 'failed', uid, id: `id${uid}`, error: new Error('x'), own });
-/** The ledger reads only the outcome and the UID of a handed-off message. */
-const handedOff = (uid: number): HandOffResult => ({ outcome: 'handedOff', uid, message: {} as MailMessage, viaBlob: false });
 const quarantined = (uid: number): HandOffResult => ({ outcome: 'quarantined', uid, id: `id${uid}`, reason: 'max-attempts', detail: '', rawBlobUrl: null });
 
 /** A lease's state and every version of it that was saved. */
@@ -71,44 +68,6 @@ test('suspects a drain died before trying stay suspects, and are no longer once 
   await ledger.begin([3]);
   await ledger.abandon([3]);
   assert.deepEqual(lease.saved.at(-1), { uidValidity: 7, attempts: {}, inFlight: [], suspects: [3] }, 'UID 3 was never tried');
-});
-
-test('deaths with whole batches in flight, run after run, never quarantine the mail at the head of the folder', async () => {
-  // Broke: every death counted against every message in flight, and the run after a death
-  // forgot its suspects as soon as it started; a kill loop that killed each run within its
-  // first steps counted five deaths against the first 19 messages in the folder, which were
-  // quarantined though they had been handed off.
-  const lease = store({ uidValidity: 7, attempts: {}, inFlight: [], suspects: [] });
-  const folder = new Set(Array.from({ length: 200 }, (_, i) => i + 1));
-  const maxAttempts = 5;
-  const quarantinedUids: number[] = [];
-  for (let run = 0; run < 12; run++) {
-    const ledger = new AttemptLedger(lease);
-    const { suspects } = await ledger.recover(7, folder);
-    // As drain() plans it: suspects alone first, then batches of 25 in UID order, three in flight.
-    const alone = [...suspects].sort((x, y) => x - y).map((uid) => [uid]);
-    const rest = [...folder].filter((uid) => !suspects.has(uid));
-    const batches = Array.from({ length: Math.ceil(rest.length / 25) }, (_, i) => rest.slice(i * 25, i * 25 + 25));
-    // Killed within the first three steps of every run, as the kill loop does.
-    const killAt = run % 3;
-    const steps = [...alone, ...batches];
-    for (let i = 0; i <= killAt && i < steps.length; i++) {
-      const uids = steps[i]!;
-      if (i === killAt) {
-        // The step being killed, with up to two batches beside it when it is not alone.
-        await ledger.begin(uids.length === 1 ? uids : steps.slice(i, i + 3).flat());
-        break;
-      }
-      await ledger.begin(uids);
-      const results = uids.map((uid) => (ledger.attemptsOf(uid) >= maxAttempts ? quarantined(uid) : handedOff(uid)));
-      quarantinedUids.push(...results.filter((r) => r.outcome === 'quarantined').map((r) => r.uid));
-      await ledger.settle(uids, results);
-      for (const uid of uids) folder.delete(uid);
-    }
-  }
-  assert.deepEqual(quarantinedUids, [], 'no message quarantined for deaths that were not its own');
-  const counted = Object.values(lease.state.attempts);
-  assert.ok(counted.every((n) => n < maxAttempts), `attempts ${JSON.stringify(lease.state.attempts)}`);
 });
 
 test('an abandoned step counts nothing; a new UIDVALIDITY clears the counts', async () => {
